@@ -1,0 +1,3 @@
+from tailsynth.adapters.compact import CompactAdapter
+
+__all__ = ["CompactAdapter"]

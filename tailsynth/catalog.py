@@ -1,0 +1,35 @@
+"""The catalog as the pipeline sees it: ids and the text each model reads, aligned by position."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Product ids and texts (title plus key attributes). Any source builds one: the demo world,
+    a user's CSV/JSONL/Parquet file, a DuckDB query."""
+
+    ids: list[str]
+    texts: list[str]
+    _position: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.texts):
+            raise ValueError(f"catalog has {len(self.ids)} ids but {len(self.texts)} texts")
+        self._position.update({pid: i for i, pid in enumerate(self.ids)})
+        if len(self._position) != len(self.ids):
+            raise ValueError("catalog product ids are not unique")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def text(self, product_id: str) -> str:
+        return self.texts[self._position[product_id]]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for pid, text in zip(self.ids, self.texts):
+            digest.update(pid.encode() + b"\x00" + text.encode() + b"\x01")
+        return digest.hexdigest()[:16]

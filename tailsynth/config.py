@@ -1,0 +1,79 @@
+"""Explicit configuration: one dataclass per stage, serialised into ``runs.config``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any
+
+
+@dataclass
+class LMConfig:
+    """Where an LM lives. ``api_base`` set: an OpenAI-compatible server (vLLM) through litellm,
+    ``model`` is then e.g. ``hosted_vllm/Qwen2.5-7B-Instruct``. Otherwise ``model`` is a local HF
+    directory, or None for the packaged SmolLM2-135M-Instruct."""
+
+    model: str | None = None
+    api_base: str | None = None
+    api_key: str = "EMPTY"
+    device: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.model or "smollm2-135m-instruct"
+
+
+@dataclass
+class SynthesisConfig:
+    """Every knob of the synthesis program (DESIGN.md pipeline, top to bottom)."""
+
+    # Rewriter
+    k: int = 5
+    rewriter: LMConfig = field(default_factory=LMConfig)
+    rewrite_temperature: float = 0.0
+    rewrite_max_tokens: int = 64
+    include_original: bool = True
+    # Rewrite filter (3 labels): drop a rewrite when p(irrelevant) exceeds this.
+    general: LMConfig = field(default_factory=LMConfig)
+    rewrite_drop_threshold: float = 0.5
+    # Dense retrieval
+    encoder: str | None = None
+    top_k: int = 200
+    # Business relevance (cross-encoder), then the general LM filter on the best survivors.
+    business_model: str | None = None
+    business_threshold: float = 0.5
+    max_general_per_query: int = 40
+    general_threshold: float = 0.5
+    # Execution
+    chunk_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError("k must be >= 1")
+        for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SynthesisConfig":
+        return from_dict(cls, data)
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build a (nested) dataclass from a plain dict, rejecting unknown keys with a clear error."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        default = known[name].default_factory() if callable(known[name].default_factory) else None  # type: ignore[misc]
+        kwargs[name] = from_dict(type(default), value) if is_dataclass(default) and isinstance(value, dict) else value
+    return cls(**kwargs)

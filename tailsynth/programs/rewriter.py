@@ -1,0 +1,79 @@
+"""Multi-candidate rewriter: a long-tail query becomes k product-language rewrites (paper §2.1)."""
+
+from __future__ import annotations
+
+import logging
+
+import dspy
+
+from tailsynth.adapters import CompactAdapter
+from tailsynth.signatures import MultiRewrite
+
+log = logging.getLogger(__name__)
+MAX_REWRITE_WORDS = 16
+"""Longer outputs are rambling, not search queries; they are cut to this many words."""
+
+
+def rewrite_signature(k: int) -> type[dspy.Signature]:
+    return MultiRewrite.with_instructions(f"{MultiRewrite.instructions} Write {k} rewrites.")
+
+
+def clean_rewrites(raw: list[str], k: int, query: str = "") -> list[str]:
+    """Distinct (case-insensitive), non-empty, bounded rewrites, at most k, original query excluded."""
+    seen = {query.strip().lower()} if query else set()
+    result = []
+    for text in raw:
+        text = " ".join(str(text).split()[:MAX_REWRITE_WORDS]).strip(" .,;")
+        key = text.lower()
+        if text and key not in seen:
+            seen.add(key)
+            result.append(text)
+        if len(result) == k:
+            break
+    return result
+
+
+class Rewriter(dspy.Module):
+    """``Rewriter(k=5)(query="...").rewrites``; ``batch_rewrite`` runs many queries concurrently
+    so a local backend merges them into batched generation."""
+
+    def __init__(self, k: int = 5, lm: dspy.BaseLM | None = None, temperature: float = 0.0, max_tokens: int = 64, threads: int = 16):
+        super().__init__()
+        self.k, self.lm, self.threads = k, lm, threads
+        self.lm_kwargs = {"temperature": temperature, "max_tokens": max_tokens}
+        self.predict = dspy.Predict(rewrite_signature(k))
+
+    def _lm(self) -> dspy.BaseLM:
+        lm = self.lm or dspy.settings.lm
+        if lm is None:
+            raise ValueError("Rewriter has no LM: pass lm= or dspy.configure(lm=...)")
+        return lm.copy(**self.lm_kwargs)
+
+    def forward(self, query: str) -> dspy.Prediction:
+        with dspy.context(lm=self._lm(), adapter=CompactAdapter()):
+            out = self.predict(query=query)
+        return dspy.Prediction(rewrites=clean_rewrites(out.rewrites, self.k, query))
+
+    def batch_rewrite(self, queries: list[str]) -> list[list[str]]:
+        """Rewrites per query; an output that does not parse gives [] for that query (logged), never a crash."""
+        if not queries:
+            return []
+        examples = [dspy.Example(query=q).with_inputs("query") for q in queries]
+        with dspy.context(lm=self._lm(), adapter=CompactAdapter()):
+            outputs = self.predict.batch(
+                examples,
+                num_threads=min(self.threads, len(queries)),
+                max_errors=len(queries),
+                return_failed_examples=False,
+                provide_traceback=False,
+                disable_progress_bar=True,
+                timeout=0,  # a slow CPU batch is not a straggler; resubmitting would duplicate it
+            )
+        result = []
+        for query, out in zip(queries, outputs):
+            if out is None or getattr(out, "rewrites", None) is None:
+                log.warning("rewriter output did not parse for query %r", query[:80])
+                result.append([])
+            else:
+                result.append(clean_rewrites(out.rewrites, self.k, query))
+        return result

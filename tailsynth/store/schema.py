@@ -1,0 +1,55 @@
+"""DuckDB tables of a tailsynth store. Every row carries its run id; keys make reruns idempotent."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    kind VARCHAR,
+    config JSON,
+    model_ids JSON,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS queries (
+    run_id VARCHAR, query_id VARCHAR, text VARCHAR, qtype VARCHAR,
+    PRIMARY KEY (run_id, query_id)
+);
+CREATE TABLE IF NOT EXISTS progress (
+    run_id VARCHAR, query_id VARCHAR, stage VARCHAR,
+    PRIMARY KEY (run_id, query_id, stage)
+);
+CREATE TABLE IF NOT EXISTS rewrites (
+    run_id VARCHAR, query_id VARCHAR, rank INTEGER, rewrite VARCHAR,
+    label VARCHAR, p_relevant DOUBLE, p_partial DOUBLE, p_irrelevant DOUBLE, kept BOOLEAN,
+    PRIMARY KEY (run_id, query_id, rank)
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    run_id VARCHAR, query_id VARCHAR, product_id VARCHAR,
+    rewrite_rank INTEGER, ann_rank INTEGER, ann_score DOUBLE,
+    PRIMARY KEY (run_id, query_id, product_id)
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    run_id VARCHAR, query_id VARCHAR, product_id VARCHAR,
+    rewrite_rank INTEGER, ann_rank INTEGER,
+    business_score DOUBLE, general_p_yes DOUBLE, kept BOOLEAN,
+    PRIMARY KEY (run_id, query_id, product_id)
+);
+CREATE TABLE IF NOT EXISTS eval_results (
+    run_id VARCHAR, suite VARCHAR, system VARCHAR, qtype VARCHAR, metric VARCHAR, value DOUBLE,
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS train_log (
+    run_id VARCHAR, step INTEGER, metric VARCHAR, value DOUBLE,
+    PRIMARY KEY (run_id, step, metric)
+);
+"""
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "queries": ("run_id", "query_id", "text", "qtype"),
+    "progress": ("run_id", "query_id", "stage"),
+    "rewrites": ("run_id", "query_id", "rank", "rewrite", "label", "p_relevant", "p_partial", "p_irrelevant", "kept"),
+    "candidates": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "ann_score"),
+    "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept"),
+    "eval_results": ("run_id", "suite", "system", "qtype", "metric", "value"),
+    "train_log": ("run_id", "step", "metric", "value"),
+}
+"""Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order."""
