@@ -1,0 +1,39 @@
+import dspy
+import pytest
+from dspy.utils import DummyLM
+from dspy.utils.exceptions import AdapterParseError
+
+from tailsynth.adapters import CompactAdapter
+from tailsynth.adapters.compact import parse_choice, parse_lines
+from tailsynth.signatures import MultiRewrite, ProductRelevance, RewriteRelevance
+
+
+def test_format_is_short_name_value_lines():
+    messages = CompactAdapter().format(ProductRelevance, [], {"query": "q1", "product": "p1"})
+    assert messages[0] == {"role": "system", "content": ProductRelevance.instructions}
+    assert messages[1] == {"role": "user", "content": "Query: q1\nProduct: p1"}
+
+
+def test_demos_become_user_assistant_turns():
+    demos = [{"query": "a", "rewrites": ["x", "y"]}]
+    messages = CompactAdapter().format(MultiRewrite, demos, {"query": "b"})
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2]["content"] == "x\ny"
+
+
+def test_parse_list_strips_bullets_and_numbers():
+    assert parse_lines('1. toilet flapper\n- "fill valve"\n\n* 3) wax ring') == ["toilet flapper", "fill valve", "3) wax ring"]
+
+
+def test_parse_choice_and_failure():
+    assert parse_choice(" Partial relevance", ("relevant", "partial", "irrelevant")) == "partial"
+    assert parse_choice("Irrelevant.", ("relevant", "partial", "irrelevant")) == "irrelevant"
+    with pytest.raises(AdapterParseError):
+        CompactAdapter().parse(RewriteRelevance, "maybe?")
+
+
+def test_predict_roundtrip_with_dummy_lm():
+    lm = DummyLM([{"label": "irrelevant"}], adapter=CompactAdapter())
+    with dspy.context(lm=lm, adapter=CompactAdapter()):
+        out = dspy.Predict(RewriteRelevance)(query="paint not oil based", rewrite="oil based paint")
+    assert out.label == "irrelevant"

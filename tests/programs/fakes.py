@@ -1,0 +1,69 @@
+"""Tiny deterministic stand-ins for the models, so the program's plumbing is tested in seconds.
+
+The integration tests (test_synthesis_integration.py) run the same program on the real models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from tailsynth.catalog import Catalog
+from tailsynth.serving.scorer import Scorer
+
+PRODUCTS = {
+    "p1": "Acme toilet flapper 2 inch universal",
+    "p2": "Acme toilet fill valve adjustable",
+    "p3": "Budget water based interior paint 1 gal",
+    "p4": "Premium oil based enamel paint",
+    "p5": "LED bulb non dimmable 60W",
+    "p6": "LED bulb dimmable 60W",
+    "p7": "cordless vacuum stick budget",
+    "p8": "Dysonic cordless vacuum premium",
+}
+CATALOG = Catalog(list(PRODUCTS), list(PRODUCTS.values()))
+
+
+def words(text: str) -> set[str]:
+    return set(text.lower().split())
+
+
+class HashEncoder:
+    """Bag-of-words hashing encoder (deterministic, no model)."""
+
+    model_id = "hash-bow"
+    dim = 64
+
+    def encode(self, texts, show_progress=False):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for w in words(text):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+class OverlapScorer(Scorer):
+    """Label logits from word overlap between the two inputs: more overlap, more 'yes'/'relevant'."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def _label_logits(self, prompts, labels):
+        self.calls += 1
+        rows = []
+        for messages in prompts:
+            fields = [line.split(": ", 1)[1] for line in messages[-1]["content"].splitlines()]
+            overlap = len(words(fields[0]) & words(fields[1])) / max(1, len(words(fields[0])))
+            rows.append([4 * overlap - 1, 0.0, 1 - 4 * overlap][: len(labels)])
+        return np.array(rows)
+
+    def perplexity(self, texts):
+        return np.array([10.0 + len(t) for t in texts])
+
+
+class OverlapBusiness:
+    def score(self, query, texts):
+        return np.array([len(words(query) & words(t)) / max(1, len(words(query))) for t in texts])

@@ -1,0 +1,33 @@
+import pytest
+
+from tailsynth.store import Store
+
+
+def test_untrusted_text_is_data_not_sql():
+    store = Store(":memory:")
+    store.start_run("r", "synthesis", {"a": 1}, {})
+    evil = "x'); DROP TABLE runs; --"
+    store.insert("queries", [("r", "q1", evil, "qa")])
+    assert store.fetch("SELECT text FROM queries WHERE query_id = ?", ["q1"]) == [(evil,)]
+    assert store.fetch("SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_stage_rows_and_markers_are_atomic_and_idempotent():
+    store = Store(":memory:")
+    store.start_run("r", "synthesis", {}, {})
+    row = ("r", "q1", 1, "rw", None, None, None, None, None)
+    store.write_stage("r", "rewrite", ["q1"], {"rewrites": [row]})
+    store.write_stage("r", "rewrite", ["q1"], {"rewrites": [row]})
+    assert store.fetch("SELECT count(*) FROM rewrites") == [(1,)]
+    assert store.done("r", "rewrite") == {"q1"}
+    with pytest.raises(Exception):
+        store.write_stage("r", "filter", ["q2"], {"rewrites": [("r", "q2", 1)]})  # wrong arity: rolled back
+    assert store.done("r", "filter") == set()
+
+
+def test_resuming_with_another_config_is_refused():
+    store = Store(":memory:")
+    assert store.start_run("r", "synthesis", {"k": 5}, {}) is True
+    assert store.start_run("r", "synthesis", {"k": 5}, {}) is False
+    with pytest.raises(ValueError, match="different config"):
+        store.start_run("r", "synthesis", {"k": 6}, {})
