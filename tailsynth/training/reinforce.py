@@ -1,0 +1,244 @@
+"""REINFORCE++ for the multi-candidate rewriter (arXiv 2501.03262, OpenRLHF semantics), one file of
+small functions: rollout → reward → KL-shaped token rewards → returns → whitened advantages →
+PPO-clip surrogate.
+
+Per step: ``queries_per_step`` training queries, ``samples_per_query`` sampled rewrite lists each
+(temperature T, no top-p, so the sampled policy is softmax(logits/T), which is what we score).
+For every response token t (end-of-turn token included):
+    KL_t  = clamp(log π_old(t) − log π_ref(t), ±kl_clamp)          (k1 estimator)
+    r_t   = −kl_coef · KL_t  (+ R at the last token),  R = α·QSR + β·PDA + γ·Div (zero if invalid)
+    G_t   = Σ_{s≥t} r_s                                             (γ_discount = 1)
+    A_t   = (G_t − mean) / std   over every response token of the global batch
+    loss  = −mean_t min(ρ_t A_t, clip(ρ_t, 1±ε) A_t),  ρ_t = π_θ(t)/π_old(t)
+``train_rewriter_rl(world, RLConfig())`` → HF directory; resumes from ``checkpoint.pt`` in it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tailsynth.serving.local_scorer import LocalScorer
+from tailsynth.training.generation import decode, generate_ids
+from tailsynth.training.models import (default_out_dir, load_for_training, read_summary, save_model, set_seed,
+                                       trainable_parameters, write_summary)
+from tailsynth.training.rewards import Reward, RewardModel, RewardWeights
+from tailsynth.training.sequences import TokenBatch, build_batch, encode_chat_pair, token_logprobs
+from tailsynth.training.sft import rewrite_messages
+from tailsynth.training.train_log import TrainLogger
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class RLConfig:
+    policy: str | None = None
+    """Starting policy and KL reference: default cache_dir()/models/rewriter-sft."""
+    qsr_model: str | None = None
+    """Default cache_dir()/models/qsr."""
+    pda_model: str | None = None
+    """Default cache_dir()/models/pda."""
+    use_pda: bool = True
+    """False = the paper's "RL w/o PDA" variant (β term dropped)."""
+    pda_mode: str = "inverse"
+    """'inverse' = the paper's 1/PPL; 'normalized' = min(1, ref_ppl/PPL), ref_ppl from the PDA dir."""
+    alpha: float = 1.0
+    beta: float = 0.5
+    gamma: float = 0.1
+    k: int = 5
+    kl_coef: float = 0.01
+    kl_clamp: float = 10.0
+    queries_per_step: int = 4
+    samples_per_query: int = 4
+    temperature: float = 1.0
+    max_new_tokens: int = 64
+    steps: int = 8
+    lr: float = 1e-5
+    clip: float = 0.2
+    max_grad_norm: float = 1.0
+    ppo_epochs: int = 1
+    trainable_layers: int | None = 4
+    seed: int = 0
+    save_every: int = 4
+    resume: bool = True
+    out_dir: str | None = None
+    """Default: cache_dir()/models/rewriter-rl (or rewriter-rl-nopda)."""
+    run_id: str | None = None
+    live: bool = True
+
+
+# ---------------------------------------------------------------------------------- rollout
+@dataclass
+class Rollout:
+    queries: list[str]  # one per response
+    prompts: list[list[int]]
+    responses: list[list[int]]
+    texts: list[str]
+
+
+def rollout(model, tok, queries: list[str], k: int, samples_per_query: int, temperature: float, max_new_tokens: int) -> Rollout:
+    """Sample ``samples_per_query`` rewrite lists per query from the current policy."""
+    prompts = [encode_chat_pair(tok, rewrite_messages(q, k), None)[0] for q in queries]
+    responses = generate_ids(model, tok, prompts, samples_per_query, temperature, max_new_tokens)
+    rep = lambda xs: [x for x in xs for _ in range(samples_per_query)]  # noqa: E731
+    responses = [r if r else [tok.eos_token_id] for r in responses]  # an empty response still has a last token
+    return Rollout(rep(queries), rep(prompts), responses, [decode(tok, r) for r in responses])
+
+
+def rollout_batch(tok, ro: Rollout) -> TokenBatch:
+    return build_batch(ro.prompts, ro.responses, tok.pad_token_id)
+
+
+# ---------------------------------------------------------------------------------- advantage
+def kl_k1(logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor, clamp: float = 10.0) -> torch.Tensor:
+    """k1 estimator per token, log π − log π_ref, clamped, zero outside the mask."""
+    return (logp - ref_logp).clamp(-clamp, clamp) * mask
+
+
+def shape_rewards(kl: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor, kl_coef: float) -> torch.Tensor:
+    """r_t = −kl_coef·KL_t, with each sequence's scalar reward added at its last masked token."""
+    r = -kl_coef * kl * mask
+    last = mask.shape[1] - 1 - torch.flip(mask, dims=[1]).float().argmax(1)
+    r[torch.arange(mask.shape[0]), last] += rewards.to(r.dtype)
+    return r
+
+
+def returns_to_go(r: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+    """G_t = Σ_{s≥t} γ^{s−t} r_s over masked tokens."""
+    out = torch.zeros_like(r)
+    running = torch.zeros(r.shape[0], dtype=r.dtype, device=r.device)
+    for t in range(r.shape[1] - 1, -1, -1):
+        running = r[:, t] + gamma * running * mask[:, t]
+        out[:, t] = running
+    return out * mask
+
+
+def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(x − mean) / std over the masked entries of the whole batch (REINFORCE++ global normalisation)."""
+    m = mask.to(x.dtype)
+    n = m.sum().clamp(min=1)
+    mean = (x * m).sum() / n
+    var = (((x - mean) * m) ** 2).sum() / n
+    return (x - mean) * torch.rsqrt(var + eps) * m
+
+
+def clipped_surrogate(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO-clip policy loss, mean over the batch's masked tokens."""
+    ratio = torch.exp(logp - old_logp)
+    loss = -torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv)
+    m = mask.to(loss.dtype)
+    return (loss * m).sum() / m.sum().clamp(min=1)
+
+
+def advantages(logp_old: torch.Tensor, ref_logp: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor,
+               kl_coef: float, kl_clamp: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(whitened advantages, per-token KL)."""
+    kl = kl_k1(logp_old, ref_logp, mask, kl_clamp)
+    return whiten(returns_to_go(shape_rewards(kl, rewards, mask, kl_coef), mask), mask), kl
+
+
+def update_policy(model, opt, batch: TokenBatch, old_logp, adv, config: RLConfig) -> float:
+    """``ppo_epochs`` gradient steps on the surrogate; returns the last loss."""
+    mask = batch.scored_mask.to(old_logp.device).float()
+    for _ in range(config.ppo_epochs):
+        loss = clipped_surrogate(token_logprobs(model, batch, config.temperature), old_logp, adv, mask, config.clip)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable_parameters(model), config.max_grad_norm)
+        opt.step(), opt.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+# ---------------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path: Path, model, opt, step: int) -> None:
+    state = {"step": step, "optimizer": opt.state_dict(),
+             "trainable": {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad},
+             "rng": random.getstate(), "torch_rng": torch.get_rng_state()}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, model, opt) -> int:
+    state = torch.load(path, weights_only=False)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state["trainable"].items():
+            params[name].copy_(value)
+    opt.load_state_dict(state["optimizer"])
+    random.setstate(state["rng"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"])
+
+
+# ---------------------------------------------------------------------------------- driver
+def build_reward_model(config: RLConfig) -> RewardModel:
+    qsr = LocalScorer(config.qsr_model or str(default_out_dir("qsr")))
+    pda_dir = config.pda_model or str(default_out_dir("pda"))
+    pda = LocalScorer(pda_dir) if config.use_pda else None
+    ref_ppl = read_summary(Path(pda_dir)).get("ref_ppl") if config.use_pda else None
+    weights = RewardWeights(config.alpha, config.beta if config.use_pda else 0.0, config.gamma)
+    return RewardModel(qsr, pda, weights, config.pda_mode, ref_ppl)
+
+
+def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, seconds: float) -> dict[str, float]:
+    m = mask.float()
+    return {
+        "reward": float(np.mean([r.total for r in rewards])),
+        "qsr": float(np.mean([r.qsr for r in rewards])),
+        "pda": float(np.mean([r.pda for r in rewards])),
+        "diversity": float(np.mean([r.diversity for r in rewards])),
+        "format_valid": float(np.mean([r.valid for r in rewards])),
+        "kl": float((kl * m).sum() / m.sum().clamp(min=1)),
+        "response_len": float(m.sum(1).mean()),
+        "samples_per_s": len(rewards) / seconds,
+    }
+
+
+def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
+    set_seed(config.seed)
+    name = "rewriter-rl" if config.use_pda else "rewriter-rl-nopda"
+    out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    policy_path = config.policy or str(default_out_dir("rewriter-sft"))
+    model, tok = load_for_training(policy_path, config.trainable_layers)
+    ref, _ = load_for_training(policy_path, 0)
+    ref.eval()
+    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    ckpt = out_dir / CHECKPOINT
+    start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
+    reward_model = reward_model or build_reward_model(config)
+    queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"]
+    logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {name}")
+    started = time.time()
+    for step in range(start_step + 1, config.steps + 1):
+        rng_step = random.Random(config.seed * 100_003 + step)  # the same queries after a resume
+        t = time.time()
+        ro = rollout(model, tok, rng_step.sample(queries, config.queries_per_step), config.k,
+                     config.samples_per_query, config.temperature, config.max_new_tokens)
+        rewards = reward_model.score(ro.queries, ro.texts, config.k)
+        batch = rollout_batch(tok, ro)
+        with torch.no_grad():
+            old_logp = token_logprobs(model, batch, config.temperature)
+            ref_logp = token_logprobs(ref, batch, config.temperature)
+        mask = batch.scored_mask.to(old_logp.device).float()
+        adv, kl = advantages(old_logp, ref_logp, torch.tensor([r.total for r in rewards]), mask, config.kl_coef, config.kl_clamp)
+        loss = update_policy(model, opt, batch, old_logp, adv, config)
+        logger.log(step, {**step_metrics(rewards, kl, mask, time.time() - t), "loss": loss})
+        if step % config.save_every == 0 or step == config.steps:
+            save_checkpoint(ckpt, model, opt, step)
+    logger.close()
+    model.eval()
+    save_model(model, tok, out_dir)
+    hist = logger.history
+    summary = {"steps": config.steps, "train_s": round(time.time() - started, 1)}
+    if hist:
+        for key in ("reward", "qsr", "pda", "diversity", "format_valid", "kl"):
+            summary[f"{key}_first"], summary[f"{key}_last"] = hist[0][key], hist[-1][key]
+        summary["samples_per_s"] = float(np.mean([h["samples_per_s"] for h in hist]))
+    write_summary(out_dir, {"config": asdict(config), **summary})
+    return out_dir

@@ -1,0 +1,78 @@
+"""Per-step training metrics: a rich live table, a JSONL file, DuckDB ``train_log`` and a PNG curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+SHOWN_ROWS = 12
+
+
+class TrainLogger:
+    """``log(step, {"reward": ..})`` per step; ``close()`` writes ``curves.png``. ``store`` is an
+    optional ``tailsynth.store.Store``; rows go to ``train_log(run_id, step, metric, value)``."""
+
+    def __init__(self, run_id: str, out_dir: Path, store=None, live: bool = True, title: str | None = None):
+        self.run_id, self.out_dir, self.store = run_id, Path(out_dir), store
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.out_dir / "train_log.jsonl"
+        self.title = title or run_id
+        self.history: list[dict] = []
+        if self.path.exists():  # a resumed run keeps its earlier steps
+            self.history = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=2, transient=False) if live else None
+        if self._live:
+            self._live.start()
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
+        self.history.append(row)
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.store is not None:
+            self.store.insert("train_log", [(self.run_id, int(step), k, float(v)) for k, v in metrics.items()], replace=True)
+        if self._live:
+            self._live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table(title=self.title)
+        keys = list(self.history[-1]) if self.history else ["step"]
+        for key in keys:
+            table.add_column(key, justify="right")
+        for row in self.history[-SHOWN_ROWS:]:
+            table.add_row(*[f"{row.get(k, float('nan')):.4g}" if k != "step" else str(row[k]) for k in keys])
+        return table
+
+    def close(self) -> Path | None:
+        if self._live:
+            self._live.stop()
+        return plot_curves(self.history, self.out_dir / "curves.png", self.title) if self.history else None
+
+
+def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
+    """One small panel per metric against step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in history[0] if k != "step"]
+    cols = min(4, len(keys))
+    rows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    steps = [h["step"] for h in history]
+    for ax, key in zip(axes.flat, keys):
+        ax.plot(steps, [h.get(key, float("nan")) for h in history], marker=".")
+        ax.set_title(key, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
