@@ -96,9 +96,8 @@ def render_table1(results: dict[str, dict[str, dict[str, float]]], title: str = 
         name = metric.replace("_", " ").title().replace("@", " @")
         table.add_column(f"{name}\nBaseline", justify="right")
         table.add_column(f"{name}\nw/ Synth.", justify="right")
-    for qtype in [q for q in (*QTYPE_LABELS, *base) if q in base and q in synth and q != "all"] + ["all"]:
-        if qtype not in base:
-            continue
+    order = [q for q in dict.fromkeys((*QTYPE_LABELS, *base, "all")) if q != "all"] + ["all"]
+    for qtype in [q for q in order if q in base and q in synth]:
         cells = []
         for metric in TABLE_METRICS:
             b, s = 100 * base[qtype][metric], 100 * synth[qtype][metric]
