@@ -10,6 +10,8 @@ killed run resumes at the first unfinished (stage, chunk) and never writes a row
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ class RunSummary:
     run_id: str
     queries: int
     funnel: dict[str, int]
+    seconds: dict[str, float]  # wall time per stage in this invocation (resumed work excluded)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -84,6 +87,7 @@ class SynthesisProgram(dspy.Module):
             "business": self._business,
             "general": self._general,
         }
+        seconds: dict[str, float] = {}
         with Progress(
             TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             disable=not progress,
@@ -92,12 +96,14 @@ class SynthesisProgram(dspy.Module):
                 done = store.done(run_id, stage)
                 todo = [q for q in queries if q.query_id not in done]
                 task = bar.add_task(stage, total=len(queries), completed=len(queries) - len(todo))
+                started = time.perf_counter()
                 for chunk in _chunks(todo, self.config.chunk_size):
                     tables = steps[stage](run_id, chunk, store)
                     store.write_stage(run_id, stage, [q.query_id for q in chunk], tables, replace=stage in ("filter", "general"))
                     bar.advance(task, len(chunk))
+                seconds[stage] = time.perf_counter() - started
         store.finish_run(run_id)
-        return RunSummary(run_id, len(queries), funnel(store, run_id))
+        return RunSummary(run_id, len(queries), funnel(store, run_id), seconds)
 
     # ------------------------------------------------------------------ stages
     def _rewrite(self, run_id: str, chunk: list[Query], store: Store) -> dict:
