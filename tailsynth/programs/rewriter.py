@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import dspy
 
@@ -11,6 +12,7 @@ from tailsynth.signatures import MultiRewrite
 
 log = logging.getLogger(__name__)
 MAX_REWRITE_WORDS = 16
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a rewrite must contain a word, not just "1. 2. 3."
 """Longer outputs are rambling, not search queries; they are cut to this many words."""
 
 
@@ -25,7 +27,7 @@ def clean_rewrites(raw: list[str], k: int, query: str = "") -> list[str]:
     for text in raw:
         text = " ".join(str(text).split()[:MAX_REWRITE_WORDS]).strip(" .,;")
         key = text.lower()
-        if text and key not in seen:
+        if _WORD.search(text) and key not in seen:
             seen.add(key)
             result.append(text)
         if len(result) == k:

@@ -8,6 +8,7 @@ feed only the differing suffixes: the forward cost is the suffix tokens, not the
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 import torch
@@ -34,6 +35,11 @@ def common_prefix_length(sequences: list[list[int]]) -> int:
     while n < limit and all(s[n] == sequences[0][n] for s in sequences):
         n += 1
     return n
+
+
+def _cache_kwarg(model) -> str:
+    """transformers >= 5.2x names the KV-cache argument ``cache``; earlier releases ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 class LocalScorer(Scorer):
@@ -66,7 +72,8 @@ class LocalScorer(Scorer):
         cache = None
         if shared >= MIN_SHARED_PREFIX:
             prefix = torch.tensor([ids[0][:shared]], device=dev)
-            cache = model(input_ids=prefix, use_cache=True).cache
+            out = model(input_ids=prefix, use_cache=True)
+            cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
             cache = copy.deepcopy(cache)
             cache.batch_repeat_interleave(len(ids))
         else:
@@ -77,7 +84,10 @@ class LocalScorer(Scorer):
         input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in suffixes], device=dev)
         mask = torch.tensor([[1] * (shared + len(s)) + [0] * (width - len(s)) for s in suffixes], device=dev)
         positions = torch.arange(shared, shared + width, device=dev).expand(len(ids), -1)
-        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=cache is not None)
+        out = model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=cache is not None,
+            **{_cache_kwarg(model): cache},
+        )
         last = torch.tensor([len(s) - 1 for s in suffixes], device=dev)
         return out.logits[torch.arange(len(ids), device=dev), last]
 
