@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import tailsynth  # noqa: F401 - applies the offline defaults before any model library loads
@@ -127,6 +128,24 @@ def cmd_train_relevance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from tailsynth.serving.vllm_launcher import ServeSpec, launch_servers
+
+    models = {role: ServeSpec(model=path) for role, path in (("policy", args.policy), ("general", args.general), ("pda", args.pda)) if path}
+    with launch_servers(models, run_config=args.run_config) as group:
+        for role, endpoint in group.endpoints().items():
+            console.print(f"{role}: {endpoint.model} at {endpoint.api_base}")
+        console.print(f"endpoints written to {args.run_config}; Ctrl-C stops the servers")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_inspect)
 
+    p = sub.add_parser("serve", help="start vLLM OpenAI-compatible servers (gpu extra) for the configured models")
+    p.add_argument("--policy", default=None, help="rewriter model dir")
+    p.add_argument("--general", default=None, help="general LLM dir (rewrite filter + relevance filter)")
+    p.add_argument("--pda", default=None, help="product-language LM dir (PDA reward)")
+    p.add_argument("--run-config", default="endpoints.toml", help="where to write the endpoints")
+    p.set_defaults(func=cmd_serve)
+
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     p = train.add_parser("relevance", help="business relevance cross-encoder on the world's labelled pairs")
     p.add_argument("--out", default=None)
@@ -165,9 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return 2
+    except Exception as exc:
+        # Bad input and our own errors (vLLM missing, endpoint down) get one clear line;
+        # anything else is a bug and keeps its traceback.
+        if isinstance(exc, (FileNotFoundError, ValueError)) or type(exc).__module__.startswith("tailsynth"):
+            console.print(f"[red]error:[/] {escape(str(exc))}")
+            return 2
+        raise
 
 
 if __name__ == "__main__":
