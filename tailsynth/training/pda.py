@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tailsynth.training.models import default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, masked_mean_nll, token_logprobs
 from tailsynth.training.train_log import TrainLogger
 
@@ -33,6 +33,8 @@ class PDAConfig:
     max_len: int = 64
     trainable_layers: int | None = 4
     seed: int = 0
+    num_threads: int | None = None
+    """torch CPU threads (see ``models.set_threads``); None = torch's default."""
     held_out_fraction: float = 0.05
     eval_texts: int = 200
     out_dir: str | None = None
@@ -74,6 +76,7 @@ def perplexity(model, tok, texts: list[str], batch_size: int = 64) -> np.ndarray
 
 def train_pda(world, config: PDAConfig = PDAConfig(), store=None) -> Path:
     set_seed(config.seed)
+    set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("pda")
     docs, titles = product_documents(world)
     order = list(range(len(docs)))

@@ -27,7 +27,7 @@ from sklearn.metrics import roc_auc_score
 from tailsynth.adapters import CompactAdapter
 from tailsynth.serving.local_scorer import label_token_ids
 from tailsynth.signatures import QuerySemanticRelevance
-from tailsynth.training.models import default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cross_entropy, last_token_logits
 from tailsynth.training.train_log import TrainLogger
 
@@ -44,6 +44,8 @@ class QSRConfig:
     lr: float = 2e-4
     trainable_layers: int | None = 4
     seed: int = 0
+    num_threads: int | None = None
+    """torch CPU threads (see ``models.set_threads``); None = torch's default."""
     eval_pairs: int = 200
     eval_baseline: bool = True
     out_dir: str | None = None
@@ -90,6 +92,7 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
 
 def train_qsr(world, config: QSRConfig = QSRConfig(), store=None) -> Path:
     set_seed(config.seed)
+    set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("qsr")
     train = qsr_pairs(world, "train")
     held_out = random.Random(config.seed).sample(qsr_pairs(world, "dev"), config.eval_pairs)

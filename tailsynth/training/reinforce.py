@@ -25,7 +25,7 @@ import torch
 
 from tailsynth.serving.local_scorer import LocalScorer
 from tailsynth.training.generation import decode, generate_ids
-from tailsynth.training.models import (default_out_dir, load_for_training, read_summary, save_model, set_seed,
+from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, read_summary, save_model, set_seed,
                                        trainable_parameters, write_summary)
 from tailsynth.training.rewards import Reward, RewardModel, RewardWeights
 from tailsynth.training.sequences import TokenBatch, build_batch, encode_chat_pair, token_logprobs
@@ -64,6 +64,8 @@ class RLConfig:
     ppo_epochs: int = 1
     trainable_layers: int | None = 4
     seed: int = 0
+    num_threads: int | None = None
+    """torch CPU threads (see ``models.set_threads``); None = torch's default."""
     save_every: int = 4
     resume: bool = True
     out_dir: str | None = None
@@ -201,19 +203,21 @@ def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, se
 
 def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
     set_seed(config.seed)
+    set_threads(config.num_threads)
     name = "rewriter-rl" if config.use_pda else "rewriter-rl-nopda"
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(name)
     out_dir.mkdir(parents=True, exist_ok=True)
     policy_path = config.policy or str(default_out_dir("rewriter-sft"))
     model, tok = load_for_training(policy_path, config.trainable_layers)
     ref, _ = load_for_training(policy_path, 0)
-    ref.eval()
+    ref.eval().requires_grad_(False)
     opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     ckpt = out_dir / CHECKPOINT
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
     reward_model = reward_model or build_reward_model(config)
     queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"]
-    logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {name}")
+    logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {name}",
+                         start_step=start_step)
     started = time.time()
     for step in range(start_step + 1, config.steps + 1):
         rng_step = random.Random(config.seed * 100_003 + step)  # the same queries after a resume

@@ -6,7 +6,7 @@ assistant = the k rewrites one per line, then the end-of-turn token. The loss is
 assistant tokens only. ``train_rewriter_sft(world, SFTConfig())`` → HF directory.
 
 Defaults are sized for 2 busy CPU cores (~6-15 s a step there): the top 4 of 30 decoder layers
-train (see ``models``), 30 steps of 8 examples, lr 3e-4; on a free GPU raise ``steps`` and set ``trainable_layers=None``.
+train (see ``models``), 40 steps of 8 examples, lr 3e-4; on a free GPU raise ``steps`` and set ``trainable_layers=None``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from tailsynth.adapters import CompactAdapter
 from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature
 from tailsynth.training.generation import decode, generate_ids
-from tailsynth.training.models import default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.rewards import format_valid, parse_rewrites
 from tailsynth.training.sequences import build_batch, encode_chat_pair, masked_mean_nll, token_logprobs
 from tailsynth.training.train_log import TrainLogger
@@ -34,15 +34,18 @@ log = logging.getLogger(__name__)
 class SFTConfig:
     base_model: str | None = None
     """HF directory of the starting LM; None = the packaged SmolLM2-135M-Instruct."""
-    steps: int = 30
+    steps: int = 40
     batch_size: int = 8
     lr: float = 3e-4
     max_len: int = 128
     trainable_layers: int | None = 4
     seed: int = 0
+    num_threads: int | None = None
+    """torch CPU threads (see ``models.set_threads``); None = torch's default."""
     k: int = 5
     eval_queries: int = 40
     eval_zero_shot: bool = True
+    dev_loss_examples: int = 64
     max_new_tokens: int = 64
     train_limit: int | None = None
     """Use only the first n training examples (tests)."""
@@ -109,6 +112,7 @@ def evaluate_rewriter(world, model, tok, examples: list[dict], k: int = 5, max_n
 def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Path:
     """Fine-tune the rewriter; returns its HF directory (with metrics.json, train_log.jsonl, curves.png)."""
     set_seed(config.seed)
+    set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("rewriter-sft")
     train = sft_examples(world, "train", config.k)[: config.train_limit]
     dev = sft_examples(world, "dev", config.k)
@@ -135,7 +139,7 @@ def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Pa
         logger.log(step, {"loss": loss.item(), "lr": sched.get_last_lr()[0], "step_s": time.time() - t})
     logger.close()
     summary.update(train_s=round(time.time() - start, 1), steps=config.steps, final_train_loss=logger.history[-1]["loss"])
-    summary["dev_loss"] = dev_loss(model, tok, dev[:64], config)
+    summary["dev_loss"] = dev_loss(model, tok, dev[: config.dev_loss_examples], config)
     if config.eval_queries:
         ev = evaluate_rewriter(world, model, tok, dev_eval, config.k, config.max_new_tokens)
         summary.update(parse_rate=ev["parse_rate"], rewrite_accuracy=ev["rewrite_accuracy"],

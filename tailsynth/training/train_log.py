@@ -16,14 +16,17 @@ class TrainLogger:
     """``log(step, {"reward": ..})`` per step; ``close()`` writes ``curves.png``. ``store`` is an
     optional ``tailsynth.store.Store``; rows go to ``train_log(run_id, step, metric, value)``."""
 
-    def __init__(self, run_id: str, out_dir: Path, store=None, live: bool = True, title: str | None = None):
+    def __init__(self, run_id: str, out_dir: Path, store=None, live: bool = True, title: str | None = None,
+                 start_step: int = 0):
         self.run_id, self.out_dir, self.store = run_id, Path(out_dir), store
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / "train_log.jsonl"
         self.title = title or run_id
         self.history: list[dict] = []
-        if self.path.exists():  # a resumed run keeps its earlier steps
-            self.history = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        if self.path.exists():  # a run resumed after ``start_step`` keeps its earlier steps; a new run starts empty
+            rows = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+            self.history = [r for r in rows if r["step"] <= start_step]
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in self.history))
         self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=2, transient=False) if live else None
         if self._live:
             self._live.start()
