@@ -146,6 +146,106 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latest_synthesis_run(store: Store) -> str:
+    rows = store.fetch("SELECT run_id FROM runs WHERE kind = 'synthesis' ORDER BY started_at DESC LIMIT 1")
+    if not rows:
+        raise ValueError(f"no synthesis run in {store.path}; run `tailsynth synthesize` first")
+    return rows[0][0]
+
+
+def _retriever_config(args: argparse.Namespace, **overrides):
+    from tailsynth.retrieval.trainer import RetrieverTrainConfig
+
+    return RetrieverTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                temperature=args.temperature, hard_negatives=not args.no_hard_negatives, **overrides)
+
+
+def cmd_train_retriever(args: argparse.Namespace) -> int:
+    from tailsynth.demo import world_catalog
+    from tailsynth.retrieval.trainer import baseline_pairs_from_world, pairs_from_store, synthetic_texts, train_retriever
+    from tailsynth.world import load_world
+
+    world = load_world()
+    catalog = world_catalog(world)
+    with Store(args.store) as store:
+        synthetic = None
+        if args.recipe == "baseline+synthetic":
+            run_id = args.run_id or _latest_synthesis_run(store)
+            synthetic = synthetic_texts(pairs_from_store(store, run_id), catalog)
+        overrides = {"out_dir": args.out} if args.out else {}
+        path = train_retriever(_retriever_config(args, recipe=args.recipe, **overrides),
+                               baseline_pairs_from_world(world, catalog), synthetic, store=store)
+    console.print(f"retriever: {path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tailsynth.demo import world_catalog
+    from tailsynth.export import export_pairs
+    from tailsynth.world import load_world
+
+    catalog = world_catalog(load_world())
+    with Store(args.store) as store:
+        paths = export_pairs(store, args.run_id or _latest_synthesis_run(store), catalog, args.out)
+    for path in paths:
+        console.print(str(path))
+    return 0
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from tailsynth.evals.retrieval_eval import evaluate_retriever
+
+    catalog, queries, judge, relevant = _eval_data(args)
+    with Store(args.store) as store:
+        results = evaluate_retriever(args.model, catalog, queries, judge, relevant_ids=relevant, store=store,
+                                     run_id=args.eval_id, system=args.model or "minilm-untrained")
+    console.print(_table("retrieval", [{"qtype": q, **m} for q, m in results.items()]))
+    return 0
+
+
+def _eval_data(args: argparse.Namespace):
+    """(catalog, queries, judge, relevant_ids) from the demo world or the user's files."""
+    if getattr(args, "catalog", None):
+        from tailsynth.evals.query_type import classify
+        from tailsynth.io.loaders import QrelsJudge, load_catalog, load_qrels, load_queries
+
+        if not (args.queries and args.qrels):
+            raise ValueError("--catalog needs --queries and --qrels")
+        queries = load_queries(args.queries)
+        missing = [q for q in queries if not q.get("qtype")]
+        for q, t in zip(missing, classify([q["text"] for q in missing])):
+            q["qtype"] = t
+        judge = QrelsJudge(load_qrels(args.qrels))
+        return load_catalog(args.catalog), queries, judge, judge.relevant_ids
+    from tailsynth.demo import world_catalog
+    from tailsynth.world import load_world
+
+    world = load_world()
+    return world_catalog(world), world.query_rows(args.split, limit=args.limit), world.judge, world.relevant_ids
+
+
+def cmd_eval_table1(args: argparse.Namespace) -> int:
+    from tailsynth.evals.table1 import Table1Config, plot_table1, render_table1, table1_on_world
+    from tailsynth.world import load_world
+
+    config = Table1Config(train=_retriever_config(args), split=args.split, limit=args.limit)
+    with Store(args.store) as store:
+        results = table1_on_world(load_world(), store, args.run_id or _latest_synthesis_run(store), config)
+    console.print(render_table1(results))
+    console.print(f"chart: {plot_table1(results, Path(config.out_dir) / 'table1.png')}")
+    return 0
+
+
+def cmd_eval_sbs(args: argparse.Namespace) -> int:
+    from tailsynth.evals.sbs import render_sbs, side_by_side
+
+    catalog, queries, judge, _ = _eval_data(args)
+    with Store(args.store) as store:
+        results = side_by_side(args.new, args.base, catalog, queries, judge, store=store)
+    console.print(render_sbs(results))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +284,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None)
     p.add_argument("--max-examples", type=int, default=8000)
     p.set_defaults(func=cmd_train_relevance)
+
+    def retriever_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--steps", type=int, default=100)
+        p.add_argument("--batch-size", type=int, default=32)
+        p.add_argument("--lr", type=float, default=5e-5)
+        p.add_argument("--temperature", type=float, default=0.05)
+        p.add_argument("--no-hard-negatives", action="store_true")
+
+    p = train.add_parser("retriever", help="bi-encoder on head pairs (baseline) or head + synthetic pairs")
+    p.add_argument("--recipe", choices=("baseline", "baseline+synthetic"), default="baseline+synthetic")
+    p.add_argument("--run-id", default=None, help="synthesis run whose kept pairs to add (default: latest)")
+    p.add_argument("--store", default=DEFAULT_STORE)
+    p.add_argument("--out", default=None)
+    retriever_options(p)
+    p.set_defaults(func=cmd_train_retriever)
+
+    p = sub.add_parser("export", help="kept pairs as sentence-transformers / Tevatron / FlagEmbedding Parquet+JSONL")
+    p.add_argument("--store", default=DEFAULT_STORE)
+    p.add_argument("--run-id", default=None)
+    p.add_argument("--out", default="exports")
+    p.set_defaults(func=cmd_export)
+
+    evals = sub.add_parser("eval", help="evaluation suites").add_subparsers(dest="suite", required=True)
+
+    def eval_data_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", default=DEFAULT_STORE)
+        p.add_argument("--split", default="test")
+        p.add_argument("--limit", type=int, default=None, help="queries per type")
+        p.add_argument("--catalog", default=None, help="your catalog file instead of the demo world")
+        p.add_argument("--queries", default=None)
+        p.add_argument("--qrels", default=None)
+
+    p = evals.add_parser("retrieval", help="Item/Query Goodrate, recall@200, nDCG@10 per query type")
+    p.add_argument("--model", default=None, help="retriever dir (default: untrained MiniLM)")
+    p.add_argument("--eval-id", default="eval")
+    eval_data_options(p)
+    p.set_defaults(func=cmd_eval_retrieval)
+
+    p = evals.add_parser("table1", help="baseline vs baseline+synthetic retrievers (paper Table 1)")
+    p.add_argument("--store", default=DEFAULT_STORE)
+    p.add_argument("--run-id", default=None, help="synthesis run (default: latest)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=None)
+    retriever_options(p)
+    p.set_defaults(func=cmd_eval_table1)
+
+    p = evals.add_parser("sbs", help="side-by-side GSB of two retrievers on top-10 (offline Table 4)")
+    p.add_argument("--new", required=True)
+    p.add_argument("--base", required=True)
+    eval_data_options(p)
+    p.set_defaults(func=cmd_eval_sbs)
     return parser
 
 
