@@ -5,8 +5,10 @@ system = the MultiRewrite instructions ("... Write k rewrites."), user = "Query:
 assistant = the k rewrites one per line, then the end-of-turn token. The loss is on the
 assistant tokens only. ``train_rewriter_sft(world, SFTConfig())`` → HF directory.
 
-Defaults are sized for 2 busy CPU cores (~6-15 s a step there): the top 4 of 30 decoder layers
-train (see ``models``), 40 steps of 8 examples, lr 3e-4; on a free GPU raise ``steps`` and set ``trainable_layers=None``.
+Defaults are sized for 2 busy CPU cores (~3-14 s a step there, ~11 min in all): the top 8 of 30
+decoder layers train (see ``models``), 100 steps of 8 examples, lr 2e-4. That is too little for a
+reliable rewriter (measured: dev parse rate 2.5%, rewrite accuracy 12.7% vs 1.5% zero-shot; greedy
+outputs still repeat lines); on a free GPU raise ``steps`` and set ``trainable_layers=None``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ log = logging.getLogger(__name__)
 class SFTConfig:
     base_model: str | None = None
     """HF directory of the starting LM; None = the packaged SmolLM2-135M-Instruct."""
-    steps: int = 40
+    steps: int = 100
     batch_size: int = 8
-    lr: float = 3e-4
+    lr: float = 2e-4
     max_len: int = 128
-    trainable_layers: int | None = 4
+    trainable_layers: int | None = 8
     seed: int = 0
     num_threads: int | None = None
     """torch CPU threads (see ``models.set_threads``); None = torch's default."""
