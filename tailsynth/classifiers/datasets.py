@@ -1,0 +1,162 @@
+"""Labelled examples for the two filter classifiers, from the demo world.
+
+An example is a dict of the signature's input fields plus ``label`` (one of the task's labels)
+and ``source``.
+
+- ``rewrite`` (``RewriteRelevance``, labels relevant / partial / irrelevant): the annotated
+  rewrite examples; each good rewrite is ``relevant``, each bad one ``irrelevant`` or ``partial``
+  (the world's ``partially_relevant``). Split = the example's split (train / dev).
+- ``general`` (``ProductRelevance``, labels yes / no): (a) the labelled head-query pairs
+  (``relevance_labels``, source ``head``) and (b) long-tail pairs shaped like what the filter sees
+  at synthesis time (source ``longtail``): for a world query of the split, relevant products
+  (``yes``) against hard negatives that look retrieved: same product type but violating a
+  constraint, or same category, and not relevant (``no``). Long-tail train pairs come from the
+  world's train queries, dev pairs from its dev queries (test queries are never used).
+
+"Relevant items" for a threshold at target recall: ``relevant``/``partial`` rewrites (what the
+filter must keep) and ``yes`` pairs; ``positive_score`` maps label probabilities to that score.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+import dspy
+import numpy as np
+
+from tailsynth.signatures import REWRITE_LABELS, YES_NO, ProductRelevance, RewriteRelevance
+
+
+@dataclass(frozen=True)
+class ClassifierTask:
+    name: str
+    signature: type[dspy.Signature]
+    labels: tuple[str, ...]
+    inputs: tuple[str, ...]
+    output: str
+    positive: tuple[str, ...]
+    """Labels that count as relevant items (kept by a high-recall filter)."""
+
+    def positive_score(self, probs: np.ndarray) -> np.ndarray:
+        """Score of "relevant item" per row of ``[n, len(labels)]`` probabilities."""
+        idx = [self.labels.index(lab) for lab in self.positive]
+        return np.asarray(probs)[:, idx].sum(axis=1)
+
+    def is_positive(self, labels: list[str]) -> np.ndarray:
+        return np.array([lab in self.positive for lab in labels], dtype=bool)
+
+    def prompt_inputs(self, example: dict) -> dict:
+        return {k: example[k] for k in self.inputs}
+
+    def demo(self, example: dict) -> dict:
+        """The example as a prompt demo (inputs + output field)."""
+        return {**self.prompt_inputs(example), self.output: example["label"]}
+
+
+TASKS: dict[str, ClassifierTask] = {
+    "rewrite": ClassifierTask("rewrite", RewriteRelevance, tuple(REWRITE_LABELS), ("query", "rewrite"), "label",
+                              ("relevant", "partial")),
+    "general": ClassifierTask("general", ProductRelevance, tuple(YES_NO), ("query", "product"), "answer", ("yes",)),
+}
+
+BAD_LABEL_MAP = {"irrelevant": "irrelevant", "partially_relevant": "partial"}
+
+
+def get_task(task: str | ClassifierTask) -> ClassifierTask:
+    if isinstance(task, ClassifierTask):
+        return task
+    if task not in TASKS:
+        raise ValueError(f"unknown classifier task {task!r}; choose one of {sorted(TASKS)}")
+    return TASKS[task]
+
+
+def rewrite_examples(world, split: str) -> list[dict]:
+    out = []
+    for r in world.rewrite_examples.to_pylist():
+        if r["split"] != split:
+            continue
+        out += [{"query": r["query"], "rewrite": w, "label": "relevant", "source": "rewrite_examples"} for w in r["rewrites"]]
+        out += [{"query": r["query"], "rewrite": w, "label": BAD_LABEL_MAP[lab], "source": "rewrite_examples"}
+                for w, lab in zip(r["bad_rewrites"], r["bad_labels"]) if lab in BAD_LABEL_MAP]
+    return out
+
+
+@lru_cache(maxsize=4)
+def _product_index(world) -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
+    ids = world.products.column("product_id").to_pylist()
+    texts = dict(zip(ids, world.product_texts()))
+    ptype = dict(zip(ids, world.products.column("product_type").to_pylist()))
+    category = dict(zip(ids, world.products.column("category").to_pylist()))
+    by_type: dict[str, list[str]] = {}
+    by_cat: dict[str, list[str]] = {}
+    for pid in ids:
+        by_type.setdefault(ptype[pid], []).append(pid)
+        by_cat.setdefault(category[pid], []).append(pid)
+    return texts, ptype, category, by_type, by_cat
+
+
+def longtail_pairs(world, split: str, per_query: int = 4, seed: int = 0) -> list[dict]:
+    """Per world query of ``split``: ``per_query`` relevant products and as many hard negatives
+    (half same product type, half same category; never relevant)."""
+    texts, ptype, category, by_type, by_cat = _product_index(world)
+    rng = random.Random(f"{seed}-{split}")
+    out = []
+    for q in world.query_rows(split):
+        rel = world.relevant_ids(q["query_id"])
+        if not rel:
+            continue
+        pos = rng.sample(sorted(rel), min(per_query, len(rel)))
+        negs: list[str] = []
+        for i, p in enumerate(pos):
+            pool = by_type[ptype[p]] if i % 2 == 0 else by_cat[category[p]]
+            for _ in range(20):  # a few tries for a non-relevant product of the same type/category
+                cand = pool[rng.randrange(len(pool))]
+                if cand not in rel and cand not in negs:
+                    negs.append(cand)
+                    break
+        out += [{"query": q["text"], "product": texts[p], "label": "yes", "source": "longtail", "qtype": q["qtype"]} for p in pos]
+        out += [{"query": q["text"], "product": texts[p], "label": "no", "source": "longtail", "qtype": q["qtype"]} for p in negs]
+    return out
+
+
+def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "longtail")) -> list[dict]:
+    out = []
+    if "head" in sources:
+        texts = _product_index(world)[0]
+        out += [{"query": r["query"], "product": texts[r["product_id"]], "label": "yes" if r["label"] else "no", "source": "head"}
+                for r in world.relevance_labels.to_pylist() if r["split"] == split]
+    if "longtail" in sources:
+        out += longtail_pairs(world, split)
+    return out
+
+
+def examples(world, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
+             balanced: bool = False) -> list[dict]:
+    """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
+    random sample (label-balanced when ``balanced``: round-robin over labels)."""
+    t = get_task(task)
+    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split)
+    return sample(rows, limit, seed, balanced, t.labels)
+
+
+def sample(rows: list[dict], limit: int | None, seed: int = 0, balanced: bool = False,
+           labels: tuple[str, ...] | None = None) -> list[dict]:
+    rng = random.Random(seed)
+    if not balanced:
+        rows = list(rows)
+        rng.shuffle(rows)
+        return rows if limit is None else rows[:limit]
+    labels = labels or tuple(sorted({r["label"] for r in rows}))
+    pools = {lab: [r for r in rows if r["label"] == lab] for lab in labels}
+    for pool in pools.values():
+        rng.shuffle(pool)
+    out: list[dict] = []
+    i = 0
+    while (limit is None or len(out) < limit) and any(i < len(p) for p in pools.values()):
+        for lab in labels:
+            if i < len(pools[lab]) and (limit is None or len(out) < limit):
+                out.append(pools[lab][i])
+        i += 1
+    return out
