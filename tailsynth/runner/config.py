@@ -1,0 +1,252 @@
+"""``RunConfig``: the whole method on your own catalog, from one TOML file.
+
+Sections: ``[data.*]`` (one table per input file, with its column mapping), ``[models]``,
+``[business]`` (BusinessRelevanceConfig), ``[synthesis]`` (SynthesisConfig), ``[retriever]``
+(RetrieverTrainConfig), ``[eval]``, ``[output]`` and optionally ``[demo]`` (write the demo world's
+tables to the data paths first). Relative paths are relative to the TOML file. Unknown keys are
+rejected with the list of known ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from tailsynth.config import LMConfig, SynthesisConfig, from_dict
+from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
+from tailsynth.retrieval.trainer import RetrieverTrainConfig
+
+
+@dataclass
+class CatalogFile:
+    path: str = ""
+    id_col: str = "id"
+    title_col: str = "title"
+    description_col: str | None = None
+    attributes_col: str | None = None
+
+
+@dataclass
+class PairsFile:
+    """Baseline retriever data: (query text, product id) rows, e.g. head-query click logs.
+    With ``grade_col`` a row is a positive when its grade is >= ``min_grade``."""
+
+    path: str = ""
+    query_col: str = "query"
+    product_col: str = "product_id"
+    grade_col: str | None = None
+    min_grade: float = 1
+    grade_range: list[float] = field(default_factory=lambda: [0, 3])
+    limit: int | None = None
+
+
+@dataclass
+class LabelsFile:
+    """Business relevance training data: (query text, product id, graded label); binary label =
+    ``label >= positive_min``."""
+
+    path: str = ""
+    query_col: str = "query"
+    product_col: str = "product_id"
+    label_col: str = "label"
+    positive_min: float = 1
+    label_range: list[float] = field(default_factory=lambda: [0, 1])
+    limit: int | None = None
+
+
+@dataclass
+class QueriesFile:
+    """Queries: id, text and an optional type column (missing/blank types are classified)."""
+
+    path: str = ""
+    id_col: str = "query_id"
+    text_col: str = "text"
+    qtype_col: str | None = "qtype"
+    limit: int | None = None
+
+
+@dataclass
+class QrelsFile:
+    """Eval judgements: (query id, product id, grade); relevant when grade >= ``min_grade``."""
+
+    path: str = ""
+    query_col: str = "query_id"
+    product_col: str = "product_id"
+    grade_col: str | None = "grade"
+    min_grade: int = 1
+    grade_range: list[int] = field(default_factory=lambda: [0, 3])
+
+
+@dataclass
+class DataConfig:
+    catalog: CatalogFile = field(default_factory=CatalogFile)
+    baseline_pairs: PairsFile = field(default_factory=PairsFile)
+    business_labels: LabelsFile = field(default_factory=LabelsFile)
+    train_queries: QueriesFile = field(default_factory=QueriesFile)
+    test_queries: QueriesFile = field(default_factory=QueriesFile)
+    qrels: QrelsFile | None = None  # None: the general relevance LM judges (reported as such)
+
+
+@dataclass
+class ModelsConfig:
+    rewriter: LMConfig = field(default_factory=LMConfig)
+    general: LMConfig = field(default_factory=LMConfig)
+    encoder: str | None = None  # dense retrieval in synthesis, the untrained row, the retrievers' base
+
+
+@dataclass
+class EvalConfig:
+    k: int = 200
+    judge_threshold: float = 0.5  # LM judge (no qrels): relevant when p_yes >= this
+    qtype_method: str = "learned"  # evals.query_type.classify method for missing types
+    sbs_top: int = 10
+
+
+@dataclass
+class OutputConfig:
+    store: str = "store.duckdb"
+    report_dir: str = "report"
+    work_dir: str = "tailsynth-work"  # trained models, indexes, stage markers
+
+
+@dataclass
+class DemoConfig:
+    """Write the demo world's tables into ``dir`` before the run (skipped when they exist)."""
+
+    dir: str = ".cache/tailsynth/demo_run"
+    seed: int = 0
+    world_products: int = 3000
+    products: int | None = 300
+    train_queries_per_type: int = 2
+    test_queries_per_type: int = 2
+    baseline_pairs: int | None = 400
+    business_labels: int | None = 400
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    business: BusinessRelevanceConfig = field(default_factory=BusinessRelevanceConfig)
+    synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
+    retriever: RetrieverTrainConfig = field(default_factory=RetrieverTrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    demo: DemoConfig | None = None
+    source: str | None = None  # the TOML file it came from (not part of any fingerprint)
+
+    def synthesis_config(self, business_dir: str | Path) -> SynthesisConfig:
+        """``[synthesis]`` with the models of ``[models]`` and the trained business model."""
+        import dataclasses
+
+        return dataclasses.replace(self.synthesis, rewriter=self.models.rewriter, general=self.models.general,
+                                   encoder=self.models.encoder, business_model=str(business_dir))
+
+
+_OPTIONAL_SECTIONS = {(DataConfig, "qrels"): QrelsFile, (RunConfig, "demo"): DemoConfig}
+_MODEL_KEYS = {"rewriter", "general", "encoder", "business_model"}
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"[{where}] must be a table, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"[{where}]: unknown keys {sorted(unknown)}; known: {sorted(k for k in known if k != 'source')}")
+    kwargs = {}
+    for name, value in data.items():
+        sub = _OPTIONAL_SECTIONS.get((cls, name))
+        if sub is None:
+            f = known[name]
+            default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
+            sub = type(default) if is_dataclass(default) else None
+        if sub in (SynthesisConfig, RetrieverTrainConfig, BusinessRelevanceConfig, LMConfig):
+            try:
+                kwargs[name] = from_dict(sub, value)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"[{where}.{name}]: {err}") from None
+        elif sub is not None:
+            kwargs[name] = _build(sub, value, f"{where}.{name}" if where else name)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"[{where or 'top level'}]: {err}") from None
+
+
+def run_config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> RunConfig:
+    """Build and resolve a ``RunConfig``: relative paths become absolute against ``base_dir``."""
+    synthesis = data.get("synthesis", {})
+    clash = _MODEL_KEYS & set(synthesis)
+    if clash:
+        raise ValueError(f"[synthesis]: {sorted(clash)} come from [models] (and the trained business model); "
+                         "set them there")
+    config = _build(RunConfig, data, "")
+    _resolve_paths(config, Path(base_dir))
+    for name in ("train_queries", "test_queries"):
+        if not getattr(config.data, name).path:
+            raise ValueError(f"[data.{name}]: path is required")
+    for name in ("catalog", "baseline_pairs", "business_labels"):
+        if not getattr(config.data, name).path:
+            raise ValueError(f"[data.{name}]: path is required")
+    return config
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: invalid TOML ({err})") from None
+    try:
+        config = run_config_from_dict(data, path.parent)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    config.source = str(path.resolve())
+    return config
+
+
+def _abs(base: Path, p: str | None) -> str | None:
+    if not p:
+        return p
+    q = Path(p).expanduser()
+    return str(q if q.is_absolute() else (base / q).resolve())
+
+
+def _resolve_paths(config: RunConfig, base: Path) -> None:
+    d = config.data
+    for f in (d.catalog, d.baseline_pairs, d.business_labels, d.train_queries, d.test_queries, d.qrels):
+        if f is not None:
+            f.path = _abs(base, f.path)
+    o = config.output
+    o.store, o.report_dir, o.work_dir = _abs(base, o.store), _abs(base, o.report_dir), _abs(base, o.work_dir)
+    if config.demo is not None:
+        config.demo.dir = _abs(base, config.demo.dir)
+    for lm in (config.models.rewriter, config.models.general):
+        if lm.model and not lm.api_base and (lm.model.startswith(".") or "/" in lm.model):
+            lm.model = _abs(base, lm.model)
+    if config.models.encoder:
+        config.models.encoder = _abs(base, config.models.encoder)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-able parts (dataclasses allowed)."""
+    norm = [asdict(p) if is_dataclass(p) else p for p in parts]
+    return hashlib.sha256(json.dumps(norm, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def file_fingerprint(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
