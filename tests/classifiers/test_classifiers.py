@@ -1,0 +1,124 @@
+"""Classifier datasets, label/logit mapping, thresholds at target recall (unit); optimizer and SFT
+paths end to end on the real small model (integration, tiny sizes)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tailsynth.classifiers import TASKS, examples, threshold_at_recall
+from tailsynth.classifiers.evaluate import label_probs, metrics_from_probs
+from tailsynth.serving.scorer import Scorer
+
+
+def test_rewrite_examples_map_world_labels(small_world):
+    row = next(r for r in small_world.rewrite_examples.to_pylist() if r["split"] == "dev" and "partially_relevant" in r["bad_labels"])
+    mine = [e for e in examples(small_world, "rewrite", "dev") if e["query"] == row["query"]]
+    assert {e["rewrite"] for e in mine if e["label"] == "relevant"} == set(row["rewrites"])
+    expected = {w: {"irrelevant": "irrelevant", "partially_relevant": "partial"}[lab] for w, lab in zip(row["bad_rewrites"], row["bad_labels"])}
+    assert {e["rewrite"]: e["label"] for e in mine if e["label"] != "relevant"} == expected
+    assert {e["label"] for e in examples(small_world, "rewrite", "train", limit=300)} <= set(TASKS["rewrite"].labels)
+
+
+def test_general_longtail_pairs_are_true_to_the_world(small_world):
+    from tailsynth.classifiers.datasets import longtail_pairs
+
+    pairs = longtail_pairs(small_world, "dev")
+    qids = {q["text"]: q["query_id"] for q in small_world.query_rows("dev")}
+    texts = dict(zip(small_world.products.column("product_id").to_pylist(), small_world.product_texts()))
+    by_text = {t: p for p, t in texts.items()}
+    for e in pairs[:200]:
+        truth = small_world.judge(qids[e["query"]], [by_text[e["product"]]])[0]
+        assert truth == (e["label"] == "yes")
+    assert {"yes", "no"} == {e["label"] for e in pairs}
+    heads = examples(small_world, "general", "train", limit=50)
+    assert {e["label"] for e in heads} <= {"yes", "no"} and len(heads) == 50
+
+
+def test_balanced_sample_round_robins_labels(small_world):
+    rows = examples(small_world, "rewrite", "train", limit=6, balanced=True)
+    assert [r["label"] for r in rows] == ["relevant", "partial", "irrelevant"] * 2
+
+
+class FixedScorer(Scorer):
+    """Label logits depend only on the input text, so order bookkeeping can be checked."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table
+
+    def _label_logits(self, prompts, labels):
+        return np.array([self.table[next(k for k in self.table if k in p[-1]["content"])] for p in prompts])
+
+    def perplexity(self, texts):
+        return np.ones(len(texts))
+
+
+def test_logit_mapping_keeps_row_order_and_positive_scores():
+    t = TASKS["rewrite"]
+    scorer = FixedScorer({"zzz": [0.0, 0.0, 5.0], "aaa": [5.0, 0.0, 0.0], "mmm": [0.0, 5.0, 0.0]})
+    rows = [{"query": q, "rewrite": q, "label": lab} for q, lab in (("zzz", "irrelevant"), ("aaa", "relevant"), ("mmm", "irrelevant"))]
+    probs = label_probs(scorer, t, rows)
+    assert probs.argmax(1).tolist() == [2, 0, 1]
+    np.testing.assert_allclose(probs.sum(1), 1.0)
+    score = t.positive_score(probs)  # p(relevant) + p(partial) = 1 - p(irrelevant)
+    np.testing.assert_allclose(score, 1 - probs[:, 2])
+    m = metrics_from_probs(t, rows, probs)
+    assert abs(m["accuracy"] - 2 / 3) < 1e-9 and m["binary_accuracy"] == pytest.approx(2 / 3)
+    g = TASKS["general"]
+    assert g.positive_score(np.array([[0.7, 0.3]]))[0] == pytest.approx(0.7)
+
+
+def test_label_sets_have_distinct_first_tokens():
+    from transformers import AutoTokenizer
+
+    from tailsynth.serving.hf_model import resolve_lm_dir
+    from tailsynth.serving.local_scorer import label_token_ids
+
+    tok = AutoTokenizer.from_pretrained(resolve_lm_dir(None))
+    for t in TASKS.values():
+        assert len(set(label_token_ids(tok, t.labels))) == len(t.labels)
+
+
+def test_threshold_at_recall_toy_known_answer():
+    scores = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+    truth = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1]  # 8 positives, ranked 1,2,4,5,7,8,10,12
+    r = threshold_at_recall(scores, truth, 0.75)  # need 6 of 8 → 6th positive = 0.4
+    assert r.threshold == 0.4 and r.recall == 0.75 and r.precision == pytest.approx(6 / 8)
+    r = threshold_at_recall(scores, truth, 0.95)  # need ceil(7.6) = 8 → last positive 0.05, keep all
+    assert r.threshold == 0.05 and r.recall == 1.0 and r.precision == pytest.approx(8 / 12)
+    r = threshold_at_recall([0.5, 0.5, 0.5], [1, 0, 1], 0.5)  # ties are kept
+    assert r.threshold == 0.5 and r.precision == pytest.approx(2 / 3)
+    assert np.isnan(threshold_at_recall([0.1], [0]).threshold)
+
+
+@pytest.mark.integration
+def test_optimizer_end_to_end_puts_demos_into_filter(small_world, tmp_path):
+    from tailsynth.classifiers.optimize import OptimizeConfig, apply_optimized, optimize_prompt
+    from tailsynth.programs.rewrite_filter import RewriteFilter
+    from tailsynth.serving.local_scorer import LocalScorer
+
+    path = optimize_prompt("rewrite", small_world, OptimizeConfig(k=3, candidates=1, select_examples=4, dev_examples=4,
+                                                                  out_path=str(tmp_path / "opt.json")))
+    info = json.loads(path.read_text())
+    assert len(info["candidates"]) == 2 and info["candidates"][0]["demos"] == []
+    assert [d["label"] for d in info["candidates"][1]["demos"]] == ["relevant", "partial", "irrelevant"]
+    filt = apply_optimized(RewriteFilter(LocalScorer()), path)
+    assert filt.demos == info["demos"] and filt.drop_threshold == pytest.approx(info["filter_threshold"])
+    (j,) = filt.judge([("toilet keeps running", "toilet flapper")])
+    assert j.label in TASKS["rewrite"].labels and abs(sum(j.probs) - 1) < 1e-6
+
+
+@pytest.mark.integration
+def test_sft_end_to_end_saves_a_loadable_classifier(small_world, tmp_path):
+    from tailsynth.classifiers.finetune import ClassifierConfig, filter_threshold, load_filter, train_classifier
+    from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+
+    out = train_classifier("general", small_world, ClassifierConfig(steps=1, batch_size=2, train_examples=20, dev_examples=4,
+                                                                    out_dir=str(tmp_path / "clf"), live=False))
+    info = json.loads((out / "classifier.json").read_text())
+    assert info["task"] == "general" and info["labels"] == ["yes", "no"] and 0 <= info["dev"]["accuracy"] <= 1
+    filt = load_filter(out)
+    assert isinstance(filt, GeneralRelevanceFilter) and filt.threshold == filter_threshold(out) == info["threshold"]
+    p = filt.p_yes([("toilet keeps running", "toilet flapper"), ("toilet keeps running", "garden hose")])
+    assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
