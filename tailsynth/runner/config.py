@@ -170,7 +170,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             try:
                 kwargs[name] = from_dict(sub, value)
             except (TypeError, ValueError) as err:
-                raise ValueError(f"[{where}.{name}]: {err}") from None
+                raise ValueError(f"[{where + '.' if where else ''}{name}]: {err}") from None
         elif sub is not None:
             kwargs[name] = _build(sub, value, f"{where}.{name}" if where else name)
         else:
@@ -234,8 +234,9 @@ def _resolve_paths(config: RunConfig, base: Path) -> None:
     for lm in (config.models.rewriter, config.models.general):
         if lm.model and not lm.api_base and (lm.model.startswith(".") or "/" in lm.model):
             lm.model = _abs(base, lm.model)
-    if config.models.encoder:
-        config.models.encoder = _abs(base, config.models.encoder)
+    config.models.encoder = _abs(base, config.models.encoder) or None  # "" means the packaged default
+    for lm in (config.models.rewriter, config.models.general):
+        lm.model = lm.model or None
 
 
 def fingerprint(*parts: Any) -> str:

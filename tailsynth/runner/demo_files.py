@@ -60,9 +60,14 @@ def write_demo_files(
         for r in rows:
             w.writerow({k: r[k] for k in ("product_id", "title", "description", "attributes")})
 
-    head = [r for r in world.head_pairs.to_pylist() if r["product_id"] in keep][:baseline_pairs]
-    pq.write_table(pa.Table.from_pylist([{"query": r["query"], "product_id": r["product_id"], "clicks": 1}
-                                         for r in head]), files["baseline_pairs"])
+    # Head logs repeat (query, product) per click; a user's file aggregates them: one row, a count.
+    clicks: dict[tuple[str, str], int] = {}
+    for r in world.head_pairs.to_pylist():
+        if r["product_id"] in keep:
+            clicks[r["query"], r["product_id"]] = clicks.get((r["query"], r["product_id"]), 0) + 1
+    head = list(clicks.items())[:baseline_pairs]
+    pq.write_table(pa.Table.from_pylist([{"query": q, "product_id": p, "clicks": n} for (q, p), n in head]),
+                   files["baseline_pairs"])
 
     labels = [r for r in world.relevance_labels.to_pylist() if r["split"] == "train" and r["product_id"] in keep]
     with files["business_labels"].open("w", encoding="utf-8") as f:

@@ -147,7 +147,7 @@ def _catalog(spec, problems: list[Problem]) -> Catalog | None:
         ids.append(pid)
         texts.append(". ".join(p.rstrip(". ") for p in parts if p and p.strip()))
     f.close()
-    return Catalog(ids, texts) if ids and f.n == 0 else None
+    return Catalog(ids, texts) if ids else None  # valid rows only; still used to check ids elsewhere
 
 
 def _product(f: _File, row: int, rec: dict, column: str, known: set[str] | None) -> str | None:
