@@ -80,13 +80,13 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
             raise SystemExit("with your own catalog, give --business-model (a cross-encoder trained on your labels)")
         program = build_program(config, catalog)
     else:
-        from tailsynth.demo import ensure_business_model, world_catalog
+        from tailsynth.demo import ensure_business_model, world_catalog, world_rewrite_demos
         from tailsynth.world import load_world
 
         world = load_world()
         if config.business_model is None:
             ensure_business_model(world)
-        program = build_program(config, world_catalog(world))
+        program = build_program(config, world_catalog(world), rewrite_demos=world_rewrite_demos(world))
         queries = world.query_rows(args.split, limit=args.limit)
     with Store(args.store) as store:
         summary = program.run(queries, store, run_id=args.run_id)
@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     p = train.add_parser("relevance", help="business relevance cross-encoder on the world's labelled pairs")
     p.add_argument("--out", default=None)
-    p.add_argument("--max-examples", type=int, default=8000)
+    p.add_argument("--max-examples", type=int, default=6000)
     p.set_defaults(func=cmd_train_relevance)
 
     def retriever_options(p: argparse.ArgumentParser) -> None:

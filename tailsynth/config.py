@@ -33,6 +33,9 @@ class SynthesisConfig:
     rewriter: LMConfig = field(default_factory=LMConfig)
     rewrite_temperature: float = 0.0
     rewrite_max_tokens: int = 64
+    rewrite_demos: int = 4
+    """Few-shot (query → rewrites) demos in the rewriter prompt, one per query type where the
+    data has them; they teach a small model the output format without training."""
     include_original: bool = True
     # Rewrite filter (3 labels): drop a rewrite when p(irrelevant) exceeds this.
     general: LMConfig = field(default_factory=LMConfig)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dspy
+
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.paths import cache_dir
@@ -18,8 +20,17 @@ def default_business_model_dir() -> Path:
     return cache_dir() / "models" / "business-relevance"
 
 
-def build_program(config: SynthesisConfig, catalog: Catalog, index_dir: str | Path | None = None) -> SynthesisProgram:
-    """Every model named by ``config``; the FAISS index is built once per (encoder, catalog) and cached."""
+def build_program(
+    config: SynthesisConfig,
+    catalog: Catalog,
+    index_dir: str | Path | None = None,
+    rewrite_demos: list[dspy.Example] | None = None,
+) -> SynthesisProgram:
+    """Every model named by ``config``; the FAISS index is built once per (encoder, catalog) and cached.
+
+    ``rewrite_demos`` (``dspy.Example(query=..., rewrites=[...])``) become the rewriter's few-shot
+    demos, at most ``config.rewrite_demos`` of them.
+    """
     from tailsynth.retrieval.business_relevance import BusinessRelevance
     from tailsynth.retrieval.catalog_index import CatalogIndex
     from tailsynth.retrieval.encoder import Encoder
@@ -39,6 +50,7 @@ def build_program(config: SynthesisConfig, catalog: Catalog, index_dir: str | Pa
         temperature=config.rewrite_temperature,
         max_tokens=config.rewrite_max_tokens,
     )
+    rewriter.predict.demos = list(rewrite_demos or [])[: config.rewrite_demos]
     model_ids = {
         "rewriter": config.rewriter.model_id,
         "general": config.general.model_id,
