@@ -246,6 +246,75 @@ def cmd_eval_sbs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_rewriter(args: argparse.Namespace) -> int:
+    """rewriter-sft | qsr | pda | rewriter-rl: the trainers of tailsynth.training, on the demo world."""
+    from tailsynth import training
+    from tailsynth.world import load_world
+
+    overrides = {"steps": args.steps} if args.steps else {}
+    if args.threads:
+        overrides["num_threads"] = args.threads
+    world = load_world()
+    if args.what == "rewriter-sft":
+        path = training.train_rewriter_sft(world, training.SFTConfig(**overrides))
+    elif args.what == "qsr":
+        path = training.train_qsr(world, training.QSRConfig(**overrides))
+    elif args.what == "pda":
+        path = training.train_pda(world, training.PDAConfig(**overrides))
+    else:
+        with Store(args.store) as store:
+            config = training.RLConfig(use_pda=not args.no_pda, pda_mode=args.pda_mode, **overrides)
+            if args.out:
+                config.out_dir = args.out
+            path = training.train_rewriter_rl(world, config, store)
+    console.print(f"{args.what}: {path}")
+    metrics = Path(path) / "metrics.json"
+    if metrics.exists():
+        console.print(json.loads(metrics.read_text()))
+    return 0
+
+
+def cmd_eval_rewriter(args: argparse.Namespace) -> int:
+    from tailsynth.evals.table3 import Table3Config, evaluate_rewriters, plot_table3, render_table3
+    from tailsynth.world import load_world
+
+    variants = dict(v.split("=", 1) for v in args.variant) if args.variant else {}
+    variants = {"zero-shot": None, **{k: (v or None) for k, v in variants.items()}}
+    config = Table3Config(variants=variants, pda_model=args.pda, per_type=args.per_type)
+    with Store(args.store) as store:
+        results = evaluate_rewriters(load_world(), config, store)
+    console.print(render_table3(results))
+    console.print(f"chart: {plot_table3(results, Path(args.out) / 'table3.png')}")
+    return 0
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from tailsynth.classifiers.finetune import ClassifierConfig, load_classifier_info, train_classifier
+    from tailsynth.classifiers.optimize import OptimizeConfig, optimize_prompt
+    from tailsynth.world import load_world
+
+    world = load_world()
+    if args.method == "finetune":
+        overrides = {"steps": args.steps} if args.steps else {}
+        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides))
+        console.print(load_classifier_info(path))
+    else:
+        path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall))
+    console.print(f"{args.task} classifier ({args.method}): {path}")
+    return 0
+
+
+def cmd_eval_pairs(args: argparse.Namespace) -> int:
+    from tailsynth.evals.table2 import run_table2
+    from tailsynth.world import load_world
+
+    with Store(args.store) as store:
+        results = run_table2(load_world(), store, config=_synthesis_config(args), per_type=args.per_type, run_id=args.run_id,
+                             out_dir=args.out)
+    console.print_json(data=results, default=str)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -284,6 +353,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None)
     p.add_argument("--max-examples", type=int, default=6000)
     p.set_defaults(func=cmd_train_relevance)
+
+    for what, text in (("rewriter-sft", "SFT of the rewriter on annotated rewrite lists"),
+                       ("qsr", "QSR yes/no reward classifier"), ("pda", "PDA LM: continued pretraining on product text"),
+                       ("rewriter-rl", "REINFORCE++ with QSR + PDA + diversity rewards")):
+        p = train.add_parser(what, help=text)
+        p.add_argument("--steps", type=int, default=None, help="default: the config's small CPU default")
+        p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        if what == "rewriter-rl":
+            p.add_argument("--no-pda", action="store_true", help="the paper's 'RL w/o PDA' variant")
+            p.add_argument("--pda-mode", choices=("inverse", "normalized"), default="inverse")
+            p.add_argument("--store", default=DEFAULT_STORE)
+            p.add_argument("--out", default=None)
+        p.set_defaults(func=cmd_train_rewriter)
+
+    p = train.add_parser("classifier", help="rewrite filter or general relevance filter: fine-tune or optimise the prompt")
+    p.add_argument("--task", choices=("rewrite", "general"), required=True)
+    p.add_argument("--method", choices=("finetune", "optimize"), default="finetune")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--target-recall", type=float, default=0.95)
+    p.set_defaults(func=cmd_train_classifier)
 
     def retriever_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--steps", type=int, default=100)
@@ -329,6 +418,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     retriever_options(p)
     p.set_defaults(func=cmd_eval_table1)
+
+    p = evals.add_parser("pairs", help="synthesize test queries, pair accuracy per type and the funnel (paper Table 2)")
+    _add_synthesis_options(p)
+    p.add_argument("--per-type", type=int, default=10)
+    p.add_argument("--out", default="reports")
+    p.set_defaults(func=cmd_eval_pairs)
+
+    p = evals.add_parser("rewriter", help="rewriter variants: accuracy, PPL, Item Goodrate (paper Table 3)")
+    p.add_argument("--variant", action="append", help="name=model_dir (repeatable); zero-shot is always included")
+    p.add_argument("--pda", default=None, help="PDA LM dir (default: packaged SmolLM2)")
+    p.add_argument("--per-type", type=int, default=10)
+    p.add_argument("--store", default=DEFAULT_STORE)
+    p.add_argument("--out", default=".cache/tailsynth/table3")
+    p.set_defaults(func=cmd_eval_rewriter)
 
     p = evals.add_parser("sbs", help="side-by-side GSB of two retrievers on top-10 (offline Table 4)")
     p.add_argument("--new", required=True)

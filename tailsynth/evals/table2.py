@@ -301,7 +301,7 @@ def run_table2(world, store: Store, config=None, per_type: int = 10, run_id: str
     import time
 
     from tailsynth.config import SynthesisConfig
-    from tailsynth.demo import ensure_business_model, world_catalog
+    from tailsynth.demo import ensure_business_model, world_catalog, world_rewrite_demos
     from tailsynth.programs.build import build_program
 
     config = config or SynthesisConfig()
@@ -309,7 +309,7 @@ def run_table2(world, store: Store, config=None, per_type: int = 10, run_id: str
     if program is None:
         if config.business_model is None:
             ensure_business_model(world)
-        program = build_program(config, catalog)
+        program = build_program(config, catalog, rewrite_demos=world_rewrite_demos(world))
     start = time.time()
     summary = program.run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
     synth_s = time.time() - start

@@ -28,7 +28,7 @@ def business_dir(small_world, tmp_path_factory):
 def test_end_to_end_on_real_models(small_world, business_dir, tmp_path):
     config = SynthesisConfig(k=3, top_k=50, rewrite_max_tokens=32, max_general_per_query=8,
                              business_model=str(business_dir), business_threshold=0.2, general_threshold=0.2)
-    program = build_program(config, world_catalog(small_world), index_dir=tmp_path / "idx")
+    program = build_program(config, world_catalog(small_world))  # index cached, shared with other tests
     queries = small_world.query_rows("test", limit=1)
     assert {q["qtype"] for q in queries} == {"qa", "knowledge", "alternative", "negative"}
     with Store(tmp_path / "store.duckdb") as store:

@@ -1,0 +1,109 @@
+"""Table 3: rewriter variants compared on the same test queries (paper §3, Table 3).
+
+For each variant (zero-shot, SFT, RL w/o PDA, RL w/ PDA) and query type: rewrite accuracy (the
+share of rewrites the world's ground truth labels relevant), mean PPL of the rewrites under the
+PDA LM (product-language alignment), and the Item Goodrate of the products the rewrites
+retrieve (top-200 per rewrite, judged by the ground truth).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tailsynth.evals.metrics import item_goodrate
+
+
+@dataclass
+class Table3Config:
+    variants: dict[str, str | None] = field(default_factory=dict)
+    """name → rewriter model dir (None = the packaged zero-shot SmolLM2)."""
+    pda_model: str | None = None
+    per_type: int = 10
+    k: int = 5
+    top_k: int = 200
+    few_shot: bool = True
+
+
+def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "table3") -> dict[str, dict[str, dict[str, float]]]:
+    """variant → qtype ('all' too) → {rewrite_accuracy, ppl, item_goodrate, rewrites_per_query}."""
+    from tailsynth.demo import world_catalog, world_rewrite_demos
+    from tailsynth.paths import cache_dir
+    from tailsynth.programs.rewriter import Rewriter
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tailsynth.retrieval.encoder import Encoder
+    from tailsynth.serving.local_scorer import LocalScorer
+    from tailsynth.serving.transformers_lm import TransformersLM
+
+    catalog = world_catalog(world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, Encoder(), cache_dir() / "indexes")
+    pda = LocalScorer(config.pda_model)
+    queries = world.query_rows("test", limit=config.per_type)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, model in config.variants.items():
+        rewriter = Rewriter(k=config.k, lm=TransformersLM(model))
+        if config.few_shot:
+            rewriter.predict.demos = world_rewrite_demos(world)
+        outputs = rewriter.batch_rewrite([q["text"] for q in queries])
+        flat = [(q, r) for q, rs in zip(queries, outputs) for r in rs]
+        ppl = pda.perplexity([r for _, r in flat]) if flat else np.zeros(0)
+        hits = index.search([r for _, r in flat], k=config.top_k) if flat else []
+        per: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for q, rs in zip(queries, outputs):
+            for key in (q["qtype"], "all"):
+                per[key]["queries"].append(len(rs))
+        for (q, rewrite), p, hit in zip(flat, ppl, hits):
+            judged = world.judge(q["query_id"], [pid for pid, _ in hit])
+            for key in (q["qtype"], "all"):
+                per[key]["relevant"].append(world.rewrite_label(q["query_id"], rewrite) == "relevant")
+                per[key]["ppl"].append(float(p))
+                per[key]["judged"].append(judged)
+        results[name] = {
+            qtype: {
+                "rewrite_accuracy": float(np.mean(v["relevant"])) if v["relevant"] else 0.0,
+                "ppl": float(np.mean(v["ppl"])) if v["ppl"] else float("nan"),
+                "item_goodrate": item_goodrate(v["judged"]) if v["judged"] else 0.0,
+                "rewrites_per_query": float(np.mean(v["queries"])),
+            }
+            for qtype, v in per.items()
+        }
+        if store is not None:
+            store.insert("eval_results", [(run_id, "table3", name, qt, m, val) for qt, ms in results[name].items() for m, val in ms.items()])
+    return results
+
+
+def render_table3(results: dict[str, dict[str, dict[str, float]]]):
+    from rich.table import Table
+
+    table = Table(title="Table 3: rewriter variants (all query types)")
+    for col in ("variant", "rewrite acc", "PPL (PDA LM)", "Item Goodrate", "rewrites/query"):
+        table.add_column(col, justify="right")
+    for name, per in results.items():
+        a = per.get("all", {})
+        table.add_row(name, f"{a.get('rewrite_accuracy', 0):.1%}", f"{a.get('ppl', float('nan')):.0f}",
+                      f"{a.get('item_goodrate', 0):.1%}", f"{a.get('rewrites_per_query', 0):.2f}")
+    return table
+
+
+def plot_table3(results: dict[str, dict[str, dict[str, float]]], path: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    metrics = ("rewrite_accuracy", "item_goodrate")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, metrics):
+        ax.bar(names, [results[n].get("all", {}).get(metric, 0.0) for n in names], color="#4c72b0")
+        ax.set_title(metric.replace("_", " "))
+        ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
