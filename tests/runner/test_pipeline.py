@@ -1,0 +1,59 @@
+"""The whole chain on a tiny demo slice, through files, interrupted between stages and resumed."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tailsynth.runner import pipeline, plan, read_markers, run, run_config_from_dict
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo_run.toml"
+
+
+def _tiny_config(tmp_path):
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["demo"].update(dir=str(tmp_path / "data"), products=150, train_queries_per_type=1,
+                        test_queries_per_type=1, baseline_pairs=120, business_labels=48)
+    for section in data["data"].values():
+        section["path"] = str(tmp_path / "data" / Path(section["path"]).name)
+    data["business"].update(batch_size=16, max_length=32, eval_fraction=0.25)
+    data["synthesis"].update(k=2, top_k=10, max_general_per_query=3, rewrite_max_tokens=32)
+    data["eval"].update(k=10, sbs_top=3)
+    data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
+                      "work_dir": str(tmp_path / "work")}
+    return run_config_from_dict(data, EXAMPLE.parent)
+
+
+@pytest.mark.timeout(600)
+def test_run_interrupted_after_synthesis_resumes_and_reports(tmp_path, monkeypatch):
+    config = _tiny_config(tmp_path)
+    dry = run(config, dry_run=True)
+    assert dry.plan.ok and [s[1] for s in dry.plan.stages] == ["to run"] * 4
+    assert not (tmp_path / "store.duckdb").exists()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(pipeline.STAGE_FUNCS, "retrievers", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run(config, progress=False)
+    assert set(read_markers(config)) == {"business", "synthesis"}
+    assert [s[1] for s in plan(config).stages] == ["done", "done", "to run", "to run"]
+    monkeypatch.undo()
+
+    report = run(config, progress=False)
+    assert {s: v["state"] for s, v in report.stages.items()} == {
+        "business": "skipped", "synthesis": "skipped", "retrievers": "ran", "evaluate": "ran"}
+    assert set(report.table1) == {"bm25", "untrained", "baseline", "baseline+synthetic"}
+    assert set(report.table1["bm25"]) >= {"qa", "knowledge", "alternative", "negative", "all"}
+    assert report.stages["evaluate"]["classified_qtypes"] == 1  # the blank type in test_queries.csv
+    assert "all" in report.sbs
+    md = report.markdown.read_text()
+    assert "| BM25 | Untrained encoder | Baseline | Baseline + synthetic |" in md and "GSB" in md
+    assert (tmp_path / "report" / "table1.png").stat().st_size > 0
+    assert set(read_markers(config)) == set(pipeline.STAGES)
+
+    again = run(config, progress=False)  # everything done: only the report is rebuilt from the store
+    assert all(v["state"] == "skipped" for v in again.stages.values())
+    for system, rows in report.table1.items():
+        assert again.table1[system]["all"]["item_goodrate"] == pytest.approx(rows["all"]["item_goodrate"])
