@@ -155,8 +155,9 @@ def read_markers(config: RunConfig) -> dict[str, dict]:
 
 # ------------------------------------------------------------------------------------ plan
 def _prepare(config: RunConfig | str | Path) -> RunConfig:
+    """Load the TOML; with a ``[demo]`` section, write the demo files (inputs, so even a dry run does)."""
     config = load_run_config(config) if isinstance(config, (str, Path)) else config
-    if config.demo is not None:
+    if config.demo is not None and not getattr(config, "_demo_written", False):
         from tailsynth.runner.demo_files import write_demo_files
         from tailsynth.world import load_world
 
@@ -164,6 +165,7 @@ def _prepare(config: RunConfig | str | Path) -> RunConfig:
         write_demo_files(load_world(seed=demo.seed, n_products=demo.world_products), demo.dir, demo.products,
                          demo.train_queries_per_type, demo.test_queries_per_type, demo.baseline_pairs,
                          demo.business_labels)
+        object.__setattr__(config, "_demo_written", True)
     return config
 
 
@@ -330,6 +332,8 @@ def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dic
     from tailsynth.io.loaders import QrelsJudge
     from tailsynth.retrieval.bm25 import evaluate_bm25
 
+    # A crash after some systems were scored left rows behind; this evaluation replaces them.
+    store.con.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
     queries, classified = _typed_test_queries(config, data.test_queries)
     if data.qrels is not None:
         judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)
