@@ -8,12 +8,12 @@ feed only the differing suffixes: the forward cost is the suffix tokens, not the
 from __future__ import annotations
 
 import copy
-import inspect
 
 import numpy as np
 import torch
 
 from tailsynth.serving.hf_model import load_lm, render_chat
+from tailsynth.serving.kv_cache import cache_kwarg, output_cache
 from tailsynth.serving.scorer import Scorer
 
 MIN_SHARED_PREFIX = 8
@@ -35,11 +35,6 @@ def common_prefix_length(sequences: list[list[int]]) -> int:
     while n < limit and all(s[n] == sequences[0][n] for s in sequences):
         n += 1
     return n
-
-
-def _cache_kwarg(model) -> str:
-    """transformers >= 5.2x names the KV-cache argument ``cache``; earlier releases ``past_key_values``."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 class LocalScorer(Scorer):
@@ -72,8 +67,7 @@ class LocalScorer(Scorer):
         cache = None
         if shared >= MIN_SHARED_PREFIX:
             prefix = torch.tensor([ids[0][:shared]], device=dev)
-            out = model(input_ids=prefix, use_cache=True)
-            cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+            cache = output_cache(model(input_ids=prefix, use_cache=True))
             cache = copy.deepcopy(cache)
             cache.batch_repeat_interleave(len(ids))
         else:
@@ -86,7 +80,7 @@ class LocalScorer(Scorer):
         positions = torch.arange(shared, shared + width, device=dev).expand(len(ids), -1)
         out = model(
             input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=cache is not None,
-            **{_cache_kwarg(model): cache},
+            **{cache_kwarg(model): cache},
         )
         last = torch.tensor([len(s) - 1 for s in suffixes], device=dev)
         return out.logits[torch.arange(len(ids), device=dev), last]

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from tailsynth.serving.hf_model import render_chat
+from tailsynth.serving.kv_cache import cache_kwarg, output_cache
 from tailsynth.serving.local_scorer import common_prefix_length
 
 
@@ -79,11 +80,12 @@ def hidden_states(model, batch: TokenBatch) -> torch.Tensor:
     cache, shared = None, len(batch.prefix)
     if shared:
         with torch.no_grad():
-            cache = model.model(input_ids=torch.tensor([batch.prefix], device=dev), use_cache=True).cache
+            cache = output_cache(model.model(input_ids=torch.tensor([batch.prefix], device=dev), use_cache=True))
         cache.batch_repeat_interleave(n)
         mask = torch.cat([torch.ones(n, shared, dtype=mask.dtype, device=dev), mask], dim=1)
     positions = torch.arange(shared, shared + width, device=dev).expand(n, -1)
-    out = model.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=cache is not None)
+    out = model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=cache is not None,
+                      **{cache_kwarg(model.model): cache})
     return out.last_hidden_state
 
 

@@ -27,6 +27,7 @@ from tailsynth.training.generation import decode, generate_ids
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.rewards import format_valid, parse_rewrites
 from tailsynth.training.sequences import build_batch, encode_chat_pair, masked_mean_nll, token_logprobs
+from tailsynth.training.throughput import autocast, throughput
 from tailsynth.training.train_log import TrainLogger
 
 log = logging.getLogger(__name__)
@@ -134,11 +135,16 @@ def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Pa
         batch_examples = [train[i] for i in order[: config.batch_size]]
         del order[: config.batch_size]
         t = time.time()
-        loss = sft_loss(model, sft_batch(tok, batch_examples, config.max_len))
+        batch = sft_batch(tok, batch_examples, config.max_len)
+        with autocast(model.device):
+            loss = sft_loss(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable_parameters(model), 1.0)
         opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
-        logger.log(step, {"loss": loss.item(), "lr": sched.get_last_lr()[0], "step_s": time.time() - t})
+        elapsed = time.time() - t
+        tokens = int(batch.attention_mask.sum()) + len(batch.prefix) * len(batch_examples)
+        logger.log(step, {"loss": loss.item(), "lr": sched.get_last_lr()[0], "step_s": elapsed,
+                          **throughput(model, tokens, elapsed)})
     logger.close()
     summary.update(train_s=round(time.time() - start, 1), steps=config.steps, final_train_loss=logger.history[-1]["loss"])
     summary["dev_loss"] = dev_loss(model, tok, dev[: config.dev_loss_examples], config)
