@@ -315,6 +315,20 @@ def cmd_eval_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from tailsynth.runner import RunError, print_plan, run
+
+    if args.dry_run:
+        return 0 if print_plan(args.config).ok else 2
+    try:
+        report = run(args.config)
+    except RunError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    console.print(f"report: {report.markdown}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -331,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default=None, help="your catalog (CSV/JSONL/Parquet: id, title, ...)")
     p.add_argument("--queries", default=None, help="your queries (CSV/JSONL/Parquet: query_id, text, [qtype])")
     p.set_defaults(func=cmd_synthesize)
+
+    p = sub.add_parser("run", help="the whole method on your data from one TOML config (resumable)")
+    p.add_argument("--config", required=True, help="run config (see examples/demo_run.toml)")
+    p.add_argument("--dry-run", action="store_true", help="validate every file and print the plan; run nothing")
+    p.set_defaults(func=cmd_run)
 
     from tailsynth.store.views import VIEWS
 
