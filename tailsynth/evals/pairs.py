@@ -14,11 +14,17 @@ from tailsynth.store import Store
 Judge = Callable[[str, list[str]], list[bool]]
 
 
-def pair_accuracy(store: Store, run_id: str, judge: Judge) -> dict[str, dict[str, float]]:
-    """Per query type (and 'all'): fraction of kept pairs that are truly relevant, and counts."""
+PAIR_SETS = {
+    "kept": "p.kept",
+    "general_scored": "p.general_p_yes IS NOT NULL",  # the business model's survivors the LM filter saw
+}
+
+
+def pair_accuracy(store: Store, run_id: str, judge: Judge, pairs: str = "kept") -> dict[str, dict[str, float]]:
+    """Per query type (and 'all'): fraction of the chosen pairs (``PAIR_SETS``) that are truly relevant."""
     rows = store.fetch(
         "SELECT q.qtype, p.query_id, p.product_id FROM pairs p JOIN queries q USING (run_id, query_id) "
-        "WHERE p.run_id = ? AND p.kept ORDER BY p.query_id, p.product_id",
+        f"WHERE p.run_id = ? AND {PAIR_SETS[pairs]} ORDER BY p.query_id, p.product_id",
         [run_id],
     )
     by_query: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.catalog import Catalog
 from tailsynth.evals.retrieval_eval import Judge, evaluate_retriever
 from tailsynth.retrieval.trainer import (
@@ -108,10 +109,7 @@ def render_table1(results: dict[str, dict[str, dict[str, float]]], title: str = 
 
 def plot_table1(results: dict[str, dict[str, dict[str, float]]], path: str | Path) -> Path:
     """Grouped bars per query type, one panel per Table 1 metric."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     qtypes = [q for q in results["baseline"] if q in results["baseline+synthetic"]]
@@ -124,9 +122,4 @@ def plot_table1(results: dict[str, dict[str, dict[str, float]]], path: str | Pat
         ax.set_title(metric, fontsize=9)
     axes[0].set_ylabel("%")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

@@ -34,6 +34,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.evals.pairs import Judge, pair_accuracy
 from tailsynth.store import Store
 
@@ -78,19 +79,9 @@ def funnel_by_type(store: Store, run_id: str) -> dict[str, dict[str, float]]:
 
 def business_pass_accuracy(store: Store, run_id: str, judge: Judge) -> dict[str, float]:
     """Accuracy of the pairs the general filter scored (= business-model survivors it saw)."""
-    rows = store.fetch("SELECT q.qtype, p.query_id, p.product_id FROM pairs p JOIN queries q USING (run_id, query_id) "
-                       "WHERE p.run_id = ? AND p.general_p_yes IS NOT NULL ORDER BY p.query_id, p.product_id", [run_id])
-    by_q: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for qtype, qid, pid in rows:
-        by_q[(qtype or "unknown", qid)].append(pid)
-    good: dict[str, int] = defaultdict(int)
-    total: dict[str, int] = defaultdict(int)
-    for (qtype, qid), pids in by_q.items():
-        v = judge(qid, pids)
-        for k in (qtype, "all"):
-            good[k] += sum(v)
-            total[k] += len(v)
-    return {k: good[k] / total[k] for k in total}
+    from tailsynth.evals.pairs import pair_accuracy
+
+    return {k: v["pair_accuracy"] for k, v in pair_accuracy(store, run_id, judge, pairs="general_scored").items()}
 
 
 def calls_saved(store: Store, run_id: str, index=None, top_k: int | None = None) -> tuple[str, dict[str, float]]:
@@ -225,10 +216,7 @@ def render_table2(results: dict[str, dict[str, float]], title: str = "Table 2: a
 
 
 def plot_funnel(results: dict[str, dict[str, float]], path: str | Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     types = [q for q in _types(results) if q != "all"]
@@ -252,12 +240,7 @@ def plot_funnel(results: dict[str, dict[str, float]], path: str | Path) -> Path:
     ax2.set_title("pair accuracy", fontsize=10)
     ax2.tick_params(labelsize=7)
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def store_table2(store: Store, run_id: str, results: dict[str, dict[str, float]], fp_stats: dict[str, float] | None = None) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.evals.metrics import item_goodrate
 
 
@@ -89,10 +90,7 @@ def render_table3(results: dict[str, dict[str, dict[str, float]]]):
 
 
 def plot_table3(results: dict[str, dict[str, dict[str, float]]], path: str | Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(results)
     metrics = ("rewrite_accuracy", "item_goodrate")
@@ -101,9 +99,4 @@ def plot_table3(results: dict[str, dict[str, dict[str, float]]], path: str | Pat
         ax.bar(names, [results[n].get("all", {}).get(metric, 0.0) for n in names], color="#4c72b0")
         ax.set_title(metric.replace("_", " "))
         ax.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
