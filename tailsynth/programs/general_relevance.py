@@ -9,21 +9,17 @@ from __future__ import annotations
 import dspy
 import numpy as np
 
-from tailsynth.adapters import CompactAdapter
+from tailsynth.programs.label_judge import LabelJudge
 from tailsynth.serving.scorer import Scorer
 from tailsynth.signatures import YES_NO, ProductRelevance
 
 
-class GeneralRelevanceFilter(dspy.Module):
+class GeneralRelevanceFilter(LabelJudge):
+    signature = ProductRelevance
+
     def __init__(self, scorer: Scorer | None = None, threshold: float = 0.5, mode: str = "logits", lm: dspy.BaseLM | None = None):
-        super().__init__()
-        if mode not in ("logits", "generate"):
-            raise ValueError("mode must be 'logits' or 'generate'")
-        if mode == "logits" and scorer is None:
-            raise ValueError("mode='logits' needs a scorer")
-        self.scorer, self.threshold, self.mode, self.lm = scorer, threshold, mode, lm
-        self.predict = dspy.Predict(ProductRelevance)
-        self.demos: list[dict] = []
+        super().__init__(scorer, mode, lm)
+        self.threshold = threshold
 
     def forward(self, query: str, products: list[str]) -> dspy.Prediction:
         p = self.p_yes([(query, t) for t in products])
@@ -36,8 +32,6 @@ class GeneralRelevanceFilter(dspy.Module):
         inputs = [{"query": q, "product": t} for q, t in pairs]
         if self.mode == "logits":
             return self.scorer.label_probs(ProductRelevance, inputs, YES_NO, self.demos)[:, 0]
-        examples = [dspy.Example(**x).with_inputs("query", "product") for x in inputs]
-        with dspy.context(lm=self.lm or dspy.settings.lm, adapter=CompactAdapter()):
-            outs = self.predict.batch(examples, max_errors=len(examples), disable_progress_bar=True, timeout=0)
+        outs = self.generate(inputs)
         # An answer that does not parse is neither: 0.5 keeps the pair at the default high-recall threshold.
         return np.array([0.5 if o is None else (1.0 if o.answer == "yes" else 0.0) for o in outs])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import dspy
 import numpy as np
 
-from tailsynth.adapters import CompactAdapter
+from tailsynth.programs.label_judge import LabelJudge
 from tailsynth.serving.scorer import Scorer
 from tailsynth.signatures import REWRITE_LABELS, RewriteRelevance
 
@@ -23,18 +23,14 @@ class RewriteJudgement:
     kept: bool
 
 
-class RewriteFilter(dspy.Module):
+class RewriteFilter(LabelJudge):
     """Conservative: a rewrite is dropped only when p(irrelevant) > ``drop_threshold``."""
 
+    signature = RewriteRelevance
+
     def __init__(self, scorer: Scorer | None = None, drop_threshold: float = 0.5, mode: str = "logits", lm: dspy.BaseLM | None = None):
-        super().__init__()
-        if mode not in ("logits", "generate"):
-            raise ValueError("mode must be 'logits' or 'generate'")
-        if mode == "logits" and scorer is None:
-            raise ValueError("mode='logits' needs a scorer")
-        self.scorer, self.drop_threshold, self.mode, self.lm = scorer, drop_threshold, mode, lm
-        self.predict = dspy.Predict(RewriteRelevance)
-        self.demos: list[dict] = []
+        super().__init__(scorer, mode, lm)
+        self.drop_threshold = drop_threshold
 
     def forward(self, query: str, rewrites: list[str]) -> dspy.Prediction:
         judgements = self.judge([(query, r) for r in rewrites])
@@ -45,9 +41,7 @@ class RewriteFilter(dspy.Module):
         inputs = [{"query": q, "rewrite": r} for q, r in pairs]
         if self.mode == "logits":
             return self.scorer.label_probs(RewriteRelevance, inputs, REWRITE_LABELS, self.demos)
-        examples = [dspy.Example(**x).with_inputs("query", "rewrite") for x in inputs]
-        with dspy.context(lm=self.lm or dspy.settings.lm, adapter=CompactAdapter()):
-            outs = self.predict.batch(examples, max_errors=len(examples), disable_progress_bar=True, timeout=0)
+        outs = self.generate(inputs)
         probs = np.full((len(pairs), 3), 1 / 3)
         for i, out in enumerate(outs):
             if out is not None and getattr(out, "label", None) in REWRITE_LABELS:

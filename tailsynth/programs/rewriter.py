@@ -65,7 +65,7 @@ class Rewriter(dspy.Module):
             outputs = self.predict.batch(
                 examples,
                 num_threads=min(self.threads, len(queries)),
-                max_errors=len(queries),
+                max_errors=len(queries) + 1,  # never cancel: an unparsed output is just []
                 return_failed_examples=False,
                 provide_traceback=False,
                 disable_progress_bar=True,
