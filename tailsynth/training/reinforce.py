@@ -30,6 +30,7 @@ from tailsynth.training.models import (set_threads, default_out_dir, load_for_tr
 from tailsynth.training.rewards import Reward, RewardModel, RewardWeights
 from tailsynth.training.sequences import TokenBatch, build_batch, encode_chat_pair, token_logprobs
 from tailsynth.training.sft import rewrite_messages
+from tailsynth.training.throughput import autocast, throughput
 from tailsynth.training.train_log import TrainLogger
 
 CHECKPOINT = "checkpoint.pt"
@@ -231,8 +232,12 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
             ref_logp = token_logprobs(ref, batch, config.temperature)
         mask = batch.scored_mask.to(old_logp.device).float()
         adv, kl = advantages(old_logp, ref_logp, torch.tensor([r.total for r in rewards]), mask, config.kl_coef, config.kl_clamp)
-        loss = update_policy(model, opt, batch, old_logp, adv, config)
-        logger.log(step, {**step_metrics(rewards, kl, mask, time.time() - t), "loss": loss})
+        with autocast(model.device):
+            loss = update_policy(model, opt, batch, old_logp, adv, config)
+        elapsed = time.time() - t
+        tokens = int(batch.attention_mask.sum()) + len(batch.prefix) * batch.input_ids.shape[0]
+        logger.log(step, {**step_metrics(rewards, kl, mask, elapsed), "loss": loss,
+                          **throughput(model, tokens * config.ppo_epochs, elapsed)})
         if step % config.save_every == 0 or step == config.steps:
             save_checkpoint(ckpt, model, opt, step)
     logger.close()
