@@ -33,6 +33,7 @@ def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
         rewriter=LMConfig(model=args.rewriter, api_base=args.rewriter_api_base),
         general=LMConfig(model=args.general, api_base=args.general_api_base),
         encoder=args.encoder,
+        top_k=args.top_k,
         business_model=args.business_model,
         business_threshold=args.business_threshold,
         general_threshold=args.general_threshold,
@@ -51,6 +52,7 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--general", default=None, help="general LLM for both filters: HF dir, or name with --general-api-base")
     p.add_argument("--general-api-base", default=None)
     p.add_argument("--encoder", default=None, help="sentence-transformers dir (default: packaged all-MiniLM-L6-v2)")
+    p.add_argument("--top-k", type=int, default=200, help="products retrieved per rewrite")
     p.add_argument("--business-model", default=None, help="trained cross-encoder dir (default: `train relevance` output)")
     p.add_argument("--business-threshold", type=float, default=0.5)
     p.add_argument("--general-threshold", type=float, default=0.5)
