@@ -69,14 +69,29 @@ class SynthesisConfig:
         return from_dict(cls, data)
 
 
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build a (nested) dataclass from a plain dict, rejecting unknown keys with a clear error."""
+def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict | None = None) -> Any:
+    """Build a (nested) dataclass from a plain dict (a parsed TOML/JSON config).
+
+    Unknown keys and bad values are refused with the section they are in (``[data.catalog]: ...``).
+    ``sections`` maps ``(cls, field)`` to the dataclass of a section whose default is None.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"[{where or cls.__name__}] must be a table, got {type(data).__name__}")
+    sections = sections or {}
     known = {f.name: f for f in fields(cls)}
     unknown = set(data) - set(known)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}; known: {sorted(known)}")
+        raise ValueError(f"[{where or cls.__name__}]: unknown keys {sorted(unknown)}; known: {sorted(known)}")
     kwargs = {}
     for name, value in data.items():
-        default = known[name].default_factory() if callable(known[name].default_factory) else None  # type: ignore[misc]
-        kwargs[name] = from_dict(type(default), value) if is_dataclass(default) and isinstance(value, dict) else value
-    return cls(**kwargs)
+        sub = sections.get((cls, name))
+        if sub is None:
+            factory = known[name].default_factory
+            default = factory() if callable(factory) else None
+            sub = type(default) if is_dataclass(default) else None
+        here = f"{where}.{name}" if where else name
+        kwargs[name] = from_dict(sub, value, here, sections) if sub is not None else value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"[{where or cls.__name__}]: {err}") from None

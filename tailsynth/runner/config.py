@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,32 +153,7 @@ _MODEL_KEYS = {"rewriter", "general", "encoder", "business_model"}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ValueError(f"[{where}] must be a table, got {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(data) - set(known)
-    if unknown:
-        raise ValueError(f"[{where}]: unknown keys {sorted(unknown)}; known: {sorted(k for k in known if k != 'source')}")
-    kwargs = {}
-    for name, value in data.items():
-        sub = _OPTIONAL_SECTIONS.get((cls, name))
-        if sub is None:
-            f = known[name]
-            default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
-            sub = type(default) if is_dataclass(default) else None
-        if sub in (SynthesisConfig, RetrieverTrainConfig, BusinessRelevanceConfig, LMConfig):
-            try:
-                kwargs[name] = from_dict(sub, value)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"[{where + '.' if where else ''}{name}]: {err}") from None
-        elif sub is not None:
-            kwargs[name] = _build(sub, value, f"{where}.{name}" if where else name)
-        else:
-            kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"[{where or 'top level'}]: {err}") from None
+    return from_dict(cls, data, where, _OPTIONAL_SECTIONS)
 
 
 def run_config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> RunConfig:

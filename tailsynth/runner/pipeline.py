@@ -86,7 +86,6 @@ def business_dir(config: RunConfig, key: str) -> Path:
 
 
 def retriever_config(config: RunConfig):
-    from tailsynth.retrieval.trainer import RetrieverTrainConfig
 
     base = config.retriever.base_model or config.models.encoder
     return dataclasses.replace(config.retriever, base_model=base, run_id=None)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from tailsynth.catalog import Catalog
 from tailsynth.io.loaders import DataFileError, _attributes_text, read_records

@@ -1,4 +1,3 @@
-import dspy
 import numpy as np
 import pytest
 from dspy.utils import DummyLM
