@@ -1,9 +1,7 @@
 """Retrieval eval on a toy catalog with a bag-of-words encoder and hand-computed goodrates."""
 
-import hashlib
 import math
 
-import numpy as np
 import pytest
 
 from tailsynth.catalog import Catalog
@@ -11,18 +9,7 @@ from tailsynth.evals.retrieval_eval import evaluate_retriever, score_lists
 from tailsynth.io import qrels_judge
 from tailsynth.store import Store
 
-
-class BowEncoder:
-    model_id = "bow-test"
-    dim = 64
-
-    def encode(self, texts, show_progress=False):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
+from ..encoders import HashEncoder as BowEncoder
 
 
 def test_score_lists_hand_computed():

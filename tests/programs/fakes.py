@@ -5,12 +5,12 @@ The integration tests (test_synthesis_integration.py) run the same program on th
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from tailsynth.catalog import Catalog
 from tailsynth.serving.scorer import Scorer
+
+from ..encoders import HashEncoder  # noqa: F401 - re-exported for the program tests
 
 PRODUCTS = {
     "p1": "Acme toilet flapper 2 inch universal",
@@ -27,21 +27,6 @@ CATALOG = Catalog(list(PRODUCTS), list(PRODUCTS.values()))
 
 def words(text: str) -> set[str]:
     return set(text.lower().split())
-
-
-class HashEncoder:
-    """Bag-of-words hashing encoder (deterministic, no model)."""
-
-    model_id = "hash-bow"
-    dim = 64
-
-    def encode(self, texts, show_progress=False):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for w in words(text):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-9)
 
 
 class OverlapScorer(Scorer):

@@ -1,30 +1,11 @@
 """CatalogIndex caching and union-of-rewrites retrieval, on a cheap deterministic fake encoder."""
 
-import hashlib
 
 import numpy as np
 
 from tailsynth.retrieval.catalog_index import CatalogIndex
 
-
-class CountingEncoder:
-    """Bag-of-words hashing encoder: texts sharing words are close; counts what it encodes."""
-
-    model_id = "fake-bow"
-    dim = 64
-
-    def __init__(self):
-        self.encoded = 0
-
-    def encode(self, texts, show_progress=False):
-        self.encoded += len(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
-
+from ..encoders import HashEncoder as CountingEncoder
 
 TEXTS = ["cordless drill", "bath towel", "garden hose", "drill bits set", "beach towel"]
 IDS = ["d1", "t1", "h1", "d2", "t2"]
