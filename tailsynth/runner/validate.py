@@ -125,6 +125,15 @@ def check_data(config: RunConfig) -> tuple[RunData | None, list[Problem]]:
     return RunData(catalog, baseline, labels, train, test, qrels, counts), problems
 
 
+def _repeated(f: _File, first_row: dict, key, row: int, what: str, column: str | None = None) -> bool:
+    """Remember the first row of each key; a repeat is reported with that row and returns True."""
+    if key in first_row:
+        f.add(f"duplicate {what} (first on row {first_row[key]})", row, column)
+        return True
+    first_row[key] = row
+    return False
+
+
 def _catalog(spec, problems: list[Problem]) -> Catalog | None:
     f = _File(spec.path, "catalog", problems)
     cols = [spec.id_col, spec.title_col] + [c for c in (spec.description_col, spec.attributes_col) if c]
@@ -133,10 +142,8 @@ def _catalog(spec, problems: list[Problem]) -> Catalog | None:
         pid, title = f.text(row, rec, spec.id_col), f.text(row, rec, spec.title_col)
         if pid is None or title is None:
             continue
-        if pid in first:
-            f.add(f"duplicate product id {pid!r} (first on row {first[pid]})", row, spec.id_col)
+        if _repeated(f, first, pid, row, f"product id {pid!r}", spec.id_col):
             continue
-        first[pid] = row
         parts = [title]
         if spec.attributes_col:
             parts.append(_attributes_text(rec.get(spec.attributes_col)))
@@ -165,10 +172,8 @@ def _pairs(spec, known, catalog, problems) -> list[tuple[str, str]]:
         grade = f.number(row, rec, spec.grade_col, *spec.grade_range) if spec.grade_col else spec.min_grade
         if q is None or pid is None or grade is None:
             continue
-        if (q, pid) in seen:
-            f.add(f"duplicate row ({q!r}, {pid!r}) (first on row {seen[q, pid]})", row)
+        if _repeated(f, seen, (q, pid), row, f"row ({q!r}, {pid!r})"):
             continue
-        seen[q, pid] = row
         if grade >= spec.min_grade and catalog is not None:
             out.append((q, catalog.text(pid)))
     f.close()
@@ -183,10 +188,8 @@ def _labels(spec, known, catalog, problems) -> list[tuple[str, str, int]]:
         label = f.number(row, rec, spec.label_col, *spec.label_range)
         if q is None or pid is None or label is None:
             continue
-        if (q, pid) in seen:
-            f.add(f"duplicate row ({q!r}, {pid!r}) (first on row {seen[q, pid]})", row)
+        if _repeated(f, seen, (q, pid), row, f"row ({q!r}, {pid!r})"):
             continue
-        seen[q, pid] = row
         if catalog is not None:
             out.append((q, catalog.text(pid), int(label >= spec.positive_min)))
     f.close()
@@ -202,10 +205,8 @@ def _queries(spec, role: str, problems) -> list[dict]:
         qid, text = f.text(row, rec, spec.id_col), f.text(row, rec, spec.text_col)
         if qid is None or text is None:
             continue
-        if qid in first:
-            f.add(f"duplicate query id {qid!r} (first on row {first[qid]})", row, spec.id_col)
+        if _repeated(f, first, qid, row, f"query id {qid!r}", spec.id_col):
             continue
-        first[qid] = row
         qtype = rec.get(spec.qtype_col) if has_type else None
         qtype = str(qtype).strip() if qtype is not None and str(qtype).strip() else None
         out.append({"query_id": qid, "text": " ".join(text.split()), "qtype": qtype})
@@ -224,10 +225,8 @@ def _qrels(spec, known, query_ids: set[str], problems) -> dict[str, dict[str, in
         grade = f.number(row, rec, spec.grade_col, *spec.grade_range) if spec.grade_col else 1
         if qid is None or pid is None or grade is None:
             continue
-        if (qid, pid) in seen:
-            f.add(f"duplicate judgement ({qid!r}, {pid!r}) (first on row {seen[qid, pid]})", row)
+        if _repeated(f, seen, (qid, pid), row, f"judgement ({qid!r}, {pid!r})"):
             continue
-        seen[qid, pid] = row
         qrels.setdefault(qid, {})[pid] = int(grade)
     if records and query_ids and not query_ids & set(qrels):
         f.add("no judgement is for a test query id; check query_col and the test queries' id column",
