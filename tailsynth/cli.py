@@ -82,13 +82,11 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
             raise SystemExit("with your own catalog, give --business-model (a cross-encoder trained on your labels)")
         program = build_program(config, catalog)
     else:
-        from tailsynth.demo import ensure_business_model, world_catalog, world_rewrite_demos
+        from tailsynth.demo import world_program
         from tailsynth.world import load_world
 
         world = load_world()
-        if config.business_model is None:
-            ensure_business_model(world)
-        program = build_program(config, world_catalog(world), rewrite_demos=world_rewrite_demos(world))
+        program = world_program(world, config)
         queries = world.query_rows(args.split, limit=args.limit)
     with Store(args.store) as store:
         summary = program.run(queries, store, run_id=args.run_id)

@@ -44,6 +44,14 @@ def ensure_business_model(world, out_dir: Path | None = None, max_examples: int 
     return out_dir
 
 
+def world_program(world, config: SynthesisConfig):
+    """The synthesis program over the demo world's catalog, with its few-shot rewrite demos and
+    (unless the config names one) the world-trained business relevance model."""
+    if config.business_model is None:
+        ensure_business_model(world)
+    return build_program(config, world_catalog(world), rewrite_demos=world_rewrite_demos(world))
+
+
 def synthesize_world(
     world,
     config: SynthesisConfig,
@@ -54,10 +62,7 @@ def synthesize_world(
     progress: bool = True,
 ) -> RunSummary:
     """Synthesize pairs for ``per_type`` queries of each type of a world split."""
-    if config.business_model is None:
-        ensure_business_model(world)
-    program = build_program(config, world_catalog(world), rewrite_demos=world_rewrite_demos(world))
-    return program.run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
+    return world_program(world, config).run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
 
 
 def run_demo(per_type: int = 20, store_path: str = "store.duckdb", seed: int = 0) -> RunSummary:

@@ -284,15 +284,12 @@ def run_table2(world, store: Store, config=None, per_type: int = 10, run_id: str
     import time
 
     from tailsynth.config import SynthesisConfig
-    from tailsynth.demo import ensure_business_model, world_catalog, world_rewrite_demos
-    from tailsynth.programs.build import build_program
+    from tailsynth.demo import world_catalog, world_program
 
     config = config or SynthesisConfig()
     catalog = world_catalog(world)
     if program is None:
-        if config.business_model is None:
-            ensure_business_model(world)
-        program = build_program(config, catalog, rewrite_demos=world_rewrite_demos(world))
+        program = world_program(world, config)
     start = time.time()
     summary = program.run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
     synth_s = time.time() - start
