@@ -32,15 +32,30 @@ def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
         k=args.k,
         rewriter=LMConfig(model=args.rewriter, api_base=args.rewriter_api_base),
         general=LMConfig(model=args.general, api_base=args.general_api_base),
+        rewrite_filter_lm=LMConfig(model=args.rewrite_filter_model) if args.rewrite_filter_model else None,
+        relevance_lm=LMConfig(model=args.relevance_model) if args.relevance_model else None,
         encoder=args.encoder,
         top_k=args.top_k,
         business_model=args.business_model,
         business_threshold=args.business_threshold,
-        general_threshold=args.general_threshold,
-        rewrite_drop_threshold=args.rewrite_drop_threshold,
+        general_threshold=_threshold(args.general_threshold, args.relevance_model),
+        rewrite_drop_threshold=_threshold(args.rewrite_drop_threshold, args.rewrite_filter_model),
         max_general_per_query=args.max_general,
         include_original=not args.no_original,
     )
+
+
+def _threshold(given: float | None, model_dir: str | None) -> float:
+    """An explicit threshold wins; else a fine-tuned classifier dir's stored one; else 0.5."""
+    if given is not None:
+        return given
+    if model_dir and (Path(model_dir) / "classifier.json").exists():
+        from tailsynth.classifiers.finetune import filter_threshold
+
+        thr = filter_threshold(model_dir)
+        console.print(f"{model_dir}: stored threshold {thr:.3f}")
+        return thr
+    return 0.5
 
 
 def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
@@ -55,8 +70,14 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, default=200, help="products retrieved per rewrite")
     p.add_argument("--business-model", default=None, help="trained cross-encoder dir (default: `train relevance` output)")
     p.add_argument("--business-threshold", type=float, default=0.5)
-    p.add_argument("--general-threshold", type=float, default=0.5)
-    p.add_argument("--rewrite-drop-threshold", type=float, default=0.5)
+    p.add_argument("--rewrite-filter-model", default=None,
+                   help="the rewrite filter's own LM dir (e.g. `train classifier --task rewrite` output)")
+    p.add_argument("--relevance-model", default=None,
+                   help="the general relevance filter's own LM dir (e.g. `train classifier --task general` output)")
+    p.add_argument("--general-threshold", type=float, default=None,
+                   help="keep pairs with p_yes >= this (default: the relevance model's stored threshold, else 0.5)")
+    p.add_argument("--rewrite-drop-threshold", type=float, default=None,
+                   help="drop rewrites with p(irrelevant) > this (default: the rewrite filter model's stored one, else 0.5)")
     p.add_argument("--max-general", type=int, default=40, help="LM-scored candidates per query (best business scores)")
     p.add_argument("--no-original", action="store_true", help="retrieve with the rewrites only, not the query itself")
 
@@ -295,8 +316,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
     world = load_world()
     if args.method == "finetune":
-        overrides = {"steps": args.steps} if args.steps else {}
-        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides))
+        from tailsynth.demo import world_index
+
+        overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "num_threads": args.threads}.items() if v}
+        index = world_index(world) if args.task == "general" and not args.no_retrieved_negatives else None
+        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides), index=index)
         console.print(load_classifier_info(path))
     else:
         path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall))
@@ -390,7 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", choices=("rewrite", "general"), required=True)
     p.add_argument("--method", choices=("finetune", "optimize"), default="finetune")
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--target-recall", type=float, default=0.95)
+    p.add_argument("--no-retrieved-negatives", action="store_true",
+                   help="general task: train without the dense retriever's hard negatives")
     p.set_defaults(func=cmd_train_classifier)
 
     def retriever_options(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 
 @dataclass
@@ -37,8 +37,14 @@ class SynthesisConfig:
     """Few-shot (query → rewrites) demos in the rewriter prompt, one per query type where the
     data has them; they teach a small model the output format without training."""
     include_original: bool = True
-    # Rewrite filter (3 labels): drop a rewrite when p(irrelevant) exceeds this.
+    # The general LLM: by default it judges both filters (paper: one strong off-the-shelf LLM).
     general: LMConfig = field(default_factory=LMConfig)
+    rewrite_filter_lm: LMConfig | None = None
+    """The rewrite filter's own LM (e.g. a ``train classifier --task rewrite`` dir); None = ``general``."""
+    relevance_lm: LMConfig | None = None
+    """The general relevance filter's own LM (e.g. a ``train classifier --task general`` dir, whose
+    stored threshold ``classifiers.filter_threshold(dir)`` gives); None = ``general``."""
+    # Rewrite filter (3 labels): drop a rewrite when p(irrelevant) exceeds this.
     rewrite_drop_threshold: float = 0.5
     # Dense retrieval
     encoder: str | None = None
@@ -57,6 +63,16 @@ class SynthesisConfig:
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+
+    @property
+    def rewrite_filter(self) -> LMConfig:
+        """The LM the rewrite filter scores with."""
+        return self.rewrite_filter_lm or self.general
+
+    @property
+    def relevance(self) -> LMConfig:
+        """The LM the general relevance filter scores with."""
+        return self.relevance_lm or self.general
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +95,7 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
         raise ValueError(f"[{where or cls.__name__}] must be a table, got {type(data).__name__}")
     sections = sections or {}
     known = {f.name: f for f in fields(cls)}
+    hints = _hints(cls)
     unknown = set(data) - set(known)
     if unknown:
         raise ValueError(f"[{where or cls.__name__}]: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -88,10 +105,23 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
         if sub is None:
             factory = known[name].default_factory
             default = factory() if callable(factory) else None
-            sub = type(default) if is_dataclass(default) else None
+            sub = type(default) if is_dataclass(default) else _optional_dataclass(hints.get(name))
         here = f"{where}.{name}" if where else name
         kwargs[name] = from_dict(sub, value, here, sections) if sub is not None else value
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ValueError(f"[{where or cls.__name__}]: {err}") from None
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return get_type_hints(cls)
+    except Exception:  # unresolvable annotations: fall back to explicit ``sections``
+        return {}
+
+
+def _optional_dataclass(hint: Any) -> type | None:
+    """``X | None`` where X is a dataclass → X (so a section whose default is None still parses)."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    return args[0] if len(args) == 1 and is_dataclass(args[0]) else None

@@ -22,6 +22,16 @@ def world_catalog(world) -> Catalog:
     return Catalog(world.products.column("product_id").to_pylist(), world.product_texts())
 
 
+def world_index(world, encoder: str | None = None):
+    """The demo world's catalog as a cached FAISS index (the default encoder unless named)."""
+    from tailsynth.paths import cache_dir
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tailsynth.retrieval.encoder import Encoder
+
+    catalog = world_catalog(world)
+    return CatalogIndex.build_or_load(catalog.texts, catalog.ids, Encoder(encoder), cache_dir() / "indexes")
+
+
 def ensure_business_model(world, out_dir: Path | None = None, max_examples: int = 6000, seed: int = 0) -> Path:
     """Train the cross-encoder on the world's labelled train pairs unless it already exists."""
     from tailsynth.retrieval.business_relevance import BusinessRelevance, BusinessRelevanceConfig

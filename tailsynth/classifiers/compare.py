@@ -37,13 +37,14 @@ class CompareConfig:
 
 
 def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig(), run_id: str = "classifiers",
-                        console: Console | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """{task: {system: metrics}}; metrics include accuracy, threshold, precision_at_recall, seconds."""
+                        console: Console | None = None, index=None) -> dict[str, dict[str, dict[str, float]]]:
+    """{task: {system: metrics}}; metrics include accuracy, threshold, precision_at_recall, seconds.
+    ``index`` adds retrieved hard negatives to the general task's data (see ``classifiers.datasets``)."""
     results: dict[str, dict[str, dict[str, float]]] = {}
     base = LocalScorer(config.base_model)
     for task in config.tasks:
         t = get_task(task)
-        dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1)
+        dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
         res: dict[str, dict[str, float]] = {}
         start = time.time()
         res["zero_shot"] = evaluate(base, t, dev, (), config.target_recall)
@@ -51,14 +52,15 @@ def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig
 
         start = time.time()
         opt_path = config.optimized_paths.get(task) or optimize_prompt(
-            task, world, _with(config.optimize, model=config.base_model, target_recall=config.target_recall))
+            task, world, _with(config.optimize, model=config.base_model, target_recall=config.target_recall), index=index)
         demos = load_optimized(opt_path)["demos"]
         res["optimized"] = evaluate(base, t, dev, demos, config.target_recall)
         res["optimized"].update(seconds=time.time() - start, demos=float(len(demos)))
 
         start = time.time()
         ft_path = config.finetuned_paths.get(task) or train_classifier(
-            task, world, _with(config.finetune, base_model=config.base_model, target_recall=config.target_recall))
+            task, world, _with(config.finetune, base_model=config.base_model, target_recall=config.target_recall),
+            index=index)
         res["finetuned"] = evaluate(LocalScorer(str(ft_path)), t, dev, (), config.target_recall)
         res["finetuned"]["seconds"] = time.time() - start
         results[task] = res
@@ -66,10 +68,21 @@ def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig
         store.insert("eval_results", [
             (run_id, SUITE, system, task, metric, float(value))
             for task, by_system in results.items() for system, metrics in by_system.items()
-            for metric, value in metrics.items()
+            for metric, value in _flat(metrics).items()
         ])
     (console or Console()).print(render(results))
     return results
+
+
+def _flat(metrics: dict) -> dict[str, float]:
+    """``{"accuracy_by_source": {"head": .9}}`` → ``{"accuracy_by_source.head": .9}``."""
+    out: dict[str, float] = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{g}": float(x) for g, x in v.items()})
+        else:
+            out[k] = float(v)
+    return out
 
 
 def _with(cfg, **changes):

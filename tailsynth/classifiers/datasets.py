@@ -12,6 +12,11 @@ and ``source``.
   (``yes``) against hard negatives that look retrieved: same product type but violating a
   constraint, or same category, and not relevant (``no``). Long-tail train pairs come from the
   world's train queries, dev pairs from its dev queries (test queries are never used).
+  (c) with a catalog index, retrieved hard negatives (source ``retrieved``): the top non-relevant
+  products the dense retriever returns for the query itself. These are the filter's real job at
+  synthesis time: lexical look-alikes such as the premium brand's own products for "cheaper
+  alternative to <brand> ..." or the very attribute a negative query excludes, which random
+  same-type negatives almost never contain.
 
 "Relevant items" for a threshold at target recall: ``relevant``/``partial`` rewrites (what the
 filter must keep) and ``yes`` pairs; ``positive_score`` maps label probabilities to that score.
@@ -121,7 +126,25 @@ def longtail_pairs(world, split: str, per_query: int = 4, seed: int = 0) -> list
     return out
 
 
-def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "longtail")) -> list[dict]:
+def retrieved_negatives(world, split: str, index, per_query: int = 2, depth: int = 20) -> list[dict]:
+    """Per world query of ``split``: the ``per_query`` best-ranked non-relevant products among the
+    index's top-``depth`` for the query text (``index``: anything with ``search(texts, k)`` returning
+    ``[(product_id, score), ...]`` per text, e.g. ``CatalogIndex``)."""
+    texts = _product_index(world)[0]
+    queries = world.query_rows(split)
+    hits = index.search([q["text"] for q in queries], depth) if queries else []
+    out = []
+    for q, row in zip(queries, hits):
+        rel = world.relevant_ids(q["query_id"])
+        negs = [pid for pid, _ in row if pid not in rel and pid in texts][:per_query]
+        out += [{"query": q["text"], "product": texts[p], "label": "no", "source": "retrieved", "qtype": q["qtype"]}
+                for p in negs]
+    return out
+
+
+def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "longtail"), index=None,
+                     retrieved_per_query: int = 2) -> list[dict]:
+    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives."""
     out = []
     if "head" in sources:
         texts = _product_index(world)[0]
@@ -129,27 +152,36 @@ def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "lon
                 for r in world.relevance_labels.to_pylist() if r["split"] == split]
     if "longtail" in sources:
         out += longtail_pairs(world, split)
+    if index is not None and retrieved_per_query > 0:
+        out += retrieved_negatives(world, split, index, retrieved_per_query)
     return out
 
 
 def examples(world, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
-             balanced: bool = False) -> list[dict]:
+             balanced: bool = False, index=None) -> list[dict]:
     """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
-    random sample (label-balanced when ``balanced``: round-robin over labels)."""
+    random sample (balanced: round-robin over (source, label) groups, so plentiful head pairs do
+    not crowd out the long-tail and retrieved ones). ``index`` adds the retrieved hard negatives to
+    the general task."""
     t = get_task(task)
-    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split)
-    return sample(rows, limit, seed, balanced, t.labels)
+    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split, index=index)
+    if not balanced:
+        return sample(rows, limit, seed)
+    groups = tuple(sorted({(r["source"], r["label"]) for r in rows}, key=lambda g: (g[0], t.labels.index(g[1]))))
+    return sample(rows, limit, seed, True, groups, key=lambda r: (r["source"], r["label"]))
 
 
 def sample(rows: list[dict], limit: int | None, seed: int = 0, balanced: bool = False,
-           labels: tuple[str, ...] | None = None) -> list[dict]:
+           labels: tuple | None = None, key=lambda r: r["label"]) -> list[dict]:
+    """Seeded sample of ``limit`` rows; ``balanced`` takes them round-robin over the groups
+    ``labels`` of ``key(row)`` (default: the label)."""
     rng = random.Random(seed)
     if not balanced:
         rows = list(rows)
         rng.shuffle(rows)
         return rows if limit is None else rows[:limit]
-    labels = labels or tuple(sorted({r["label"] for r in rows}))
-    pools = {lab: [r for r in rows if r["label"] == lab] for lab in labels}
+    labels = labels or tuple(sorted({key(r) for r in rows}))
+    pools = {lab: [r for r in rows if key(r) == lab] for lab in labels}
     for pool in pools.values():
         rng.shuffle(pool)
     out: list[dict] = []

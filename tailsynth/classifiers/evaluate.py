@@ -45,6 +45,19 @@ def metrics_from_probs(task: str | ClassifierTask, rows: Sequence[dict], probs: 
     }
 
 
+def accuracy_by(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndarray, field: str) -> dict[str, float]:
+    """Label accuracy per value of ``field`` (e.g. ``source``: head / longtail / retrieved)."""
+    t = get_task(task)
+    pred = [t.labels[i] for i in np.asarray(probs).argmax(1)]
+    groups: dict[str, list[bool]] = {}
+    for row, p in zip(rows, pred):
+        groups.setdefault(str(row.get(field)), []).append(p == row["label"])
+    return {g: float(np.mean(v)) for g, v in sorted(groups.items())}
+
+
 def evaluate(scorer: Scorer, task: str | ClassifierTask, rows: Sequence[dict], demos: Sequence[dict] = (),
              target_recall: float = 0.95) -> dict:
-    return metrics_from_probs(task, rows, label_probs(scorer, task, rows, demos), target_recall)
+    """Metrics of ``metrics_from_probs`` plus ``accuracy_by_source``."""
+    probs = label_probs(scorer, task, rows, demos)
+    return {**metrics_from_probs(task, rows, probs, target_recall),
+            "accuracy_by_source": accuracy_by(task, rows, probs, "source")}

@@ -31,16 +31,12 @@ class Table3Config:
 
 def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "table3") -> dict[str, dict[str, dict[str, float]]]:
     """variant → qtype ('all' too) → {rewrite_accuracy, ppl, item_goodrate, rewrites_per_query}."""
-    from tailsynth.demo import world_catalog, world_rewrite_demos
-    from tailsynth.paths import cache_dir
+    from tailsynth.demo import world_index, world_rewrite_demos
     from tailsynth.programs.rewriter import Rewriter
-    from tailsynth.retrieval.catalog_index import CatalogIndex
-    from tailsynth.retrieval.encoder import Encoder
     from tailsynth.serving.local_scorer import LocalScorer
     from tailsynth.serving.transformers_lm import TransformersLM
 
-    catalog = world_catalog(world)
-    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, Encoder(), cache_dir() / "indexes")
+    index = world_index(world)
     pda = LocalScorer(config.pda_model)
     queries = world.query_rows("test", limit=config.per_type)
     results: dict[str, dict[str, dict[str, float]]] = {}

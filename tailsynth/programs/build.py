@@ -42,6 +42,8 @@ def build_program(
             "or set business_model to a trained cross-encoder directory"
         )
     scorer = make_scorer(config.general)
+    rewrite_scorer = scorer if config.rewrite_filter_lm is None else make_scorer(config.rewrite_filter)
+    relevance_scorer = scorer if config.relevance_lm is None else make_scorer(config.relevance)
     encoder = Encoder(config.encoder)
     index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, encoder, index_dir or cache_dir() / "indexes")
     rewriter = Rewriter(
@@ -54,16 +56,18 @@ def build_program(
     model_ids = {
         "rewriter": config.rewriter.model_id,
         "general": config.general.model_id,
+        "rewrite_filter": config.rewrite_filter.model_id,
+        "relevance": config.relevance.model_id,
         "encoder": encoder.model_id,
         "business": str(business_dir),
     }
     return SynthesisProgram(
         catalog=catalog,
         rewriter=rewriter,
-        rewrite_filter=RewriteFilter(scorer, drop_threshold=config.rewrite_drop_threshold),
+        rewrite_filter=RewriteFilter(rewrite_scorer, drop_threshold=config.rewrite_drop_threshold),
         index=index,
         business=BusinessRelevance.load(business_dir),
-        general_filter=GeneralRelevanceFilter(scorer, threshold=config.general_threshold),
+        general_filter=GeneralRelevanceFilter(relevance_scorer, threshold=config.general_threshold),
         config=config,
         model_ids=model_ids,
     )

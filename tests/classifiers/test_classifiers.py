@@ -35,6 +35,30 @@ def test_general_longtail_pairs_are_true_to_the_world(small_world):
     assert {e["label"] for e in heads} <= {"yes", "no"} and len(heads) == 50
 
 
+def test_retrieved_negatives_are_top_ranked_and_never_relevant(small_world, tmp_path):
+    from tailsynth.classifiers.datasets import retrieved_negatives
+    from tailsynth.demo import world_catalog
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tests.encoders import HashEncoder
+
+    catalog = world_catalog(small_world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path)
+    negs = retrieved_negatives(small_world, "dev", index, per_query=2, depth=20)
+    queries = {q["text"]: q for q in small_world.query_rows("dev")}
+    by_text = dict(zip(catalog.texts, catalog.ids))
+    assert negs and {n["label"] for n in negs} == {"no"} and {n["source"] for n in negs} == {"retrieved"}
+    for n in negs[:100]:
+        q = queries[n["query"]]
+        pid = by_text[n["product"]]
+        assert not small_world.judge(q["query_id"], [pid])[0]
+        top = [p for p, _ in index.search([q["text"]], 20)[0] if p not in small_world.relevant_ids(q["query_id"])]
+        assert pid in top[:2]  # the best-ranked non-relevant ones, in rank order
+    # the general train set round-robins over (source, label) groups, retrieved negatives included
+    rows = examples(small_world, "general", "train", limit=10, balanced=True, index=index)
+    assert [(r["source"], r["label"]) for r in rows] == [
+        ("head", "yes"), ("head", "no"), ("longtail", "yes"), ("longtail", "no"), ("retrieved", "no")] * 2
+
+
 def test_balanced_sample_round_robins_labels(small_world):
     rows = examples(small_world, "rewrite", "train", limit=6, balanced=True)
     assert [r["label"] for r in rows] == ["relevant", "partial", "irrelevant"] * 2

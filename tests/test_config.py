@@ -1,0 +1,21 @@
+"""SynthesisConfig: per-filter LM overrides and parsing of optional sections from plain dicts."""
+
+import pytest
+
+from tailsynth.config import LMConfig, SynthesisConfig
+
+
+def test_filters_share_the_general_lm_unless_overridden():
+    config = SynthesisConfig(general=LMConfig(model="big"))
+    assert config.rewrite_filter.model == "big" and config.relevance.model == "big"
+    config = SynthesisConfig(general=LMConfig(model="big"), relevance_lm=LMConfig(model="clf-general"))
+    assert config.rewrite_filter.model == "big" and config.relevance.model == "clf-general"
+    assert config.fingerprint() != SynthesisConfig(general=LMConfig(model="big")).fingerprint()
+
+
+def test_from_dict_parses_optional_lm_sections_and_names_bad_keys():
+    config = SynthesisConfig.from_dict({"relevance_lm": {"model": "/models/clf"}, "general_threshold": 0.3})
+    assert isinstance(config.relevance_lm, LMConfig) and config.relevance_lm.model == "/models/clf"
+    assert config.rewrite_filter_lm is None and config.general_threshold == 0.3
+    with pytest.raises(ValueError, match=r"\[relevance_lm\]: unknown keys \['modle'\]"):
+        SynthesisConfig.from_dict({"relevance_lm": {"modle": "x"}})
