@@ -95,7 +95,17 @@ class DataConfig:
 class ModelsConfig:
     rewriter: LMConfig = field(default_factory=LMConfig)
     general: LMConfig = field(default_factory=LMConfig)
+    rewrite_filter: LMConfig | None = None  # None: `general` judges rewrites
+    relevance: LMConfig | None = None  # None: `general` judges (query, product) pairs
     encoder: str | None = None  # dense retrieval in synthesis, the untrained row, the retrievers' base
+
+    @property
+    def judge(self) -> LMConfig:
+        """The LM that judges (query, product) pairs: the relevance filter's, and the eval judge without qrels."""
+        return self.relevance or self.general
+
+    def lms(self) -> list[LMConfig]:
+        return [lm for lm in (self.rewriter, self.general, self.rewrite_filter, self.relevance) if lm is not None]
 
 
 @dataclass
@@ -144,12 +154,13 @@ class RunConfig:
         """``[synthesis]`` with the models of ``[models]`` and the trained business model."""
         import dataclasses
 
-        return dataclasses.replace(self.synthesis, rewriter=self.models.rewriter, general=self.models.general,
-                                   encoder=self.models.encoder, business_model=str(business_dir))
+        m = self.models
+        return dataclasses.replace(self.synthesis, rewriter=m.rewriter, general=m.general, rewrite_filter_lm=m.rewrite_filter,
+                                   relevance_lm=m.relevance, encoder=m.encoder, business_model=str(business_dir))
 
 
 _OPTIONAL_SECTIONS = {(DataConfig, "qrels"): QrelsFile, (RunConfig, "demo"): DemoConfig}
-_MODEL_KEYS = {"rewriter", "general", "encoder", "business_model"}
+_MODEL_KEYS = {"rewriter", "general", "rewrite_filter_lm", "relevance_lm", "encoder", "business_model"}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -206,12 +217,11 @@ def _resolve_paths(config: RunConfig, base: Path) -> None:
     o.store, o.report_dir, o.work_dir = _abs(base, o.store), _abs(base, o.report_dir), _abs(base, o.work_dir)
     if config.demo is not None:
         config.demo.dir = _abs(base, config.demo.dir)
-    for lm in (config.models.rewriter, config.models.general):
+    for lm in config.models.lms():
         if lm.model and not lm.api_base and (lm.model.startswith(".") or "/" in lm.model):
             lm.model = _abs(base, lm.model)
-    config.models.encoder = _abs(base, config.models.encoder) or None  # "" means the packaged default
-    for lm in (config.models.rewriter, config.models.general):
         lm.model = lm.model or None
+    config.models.encoder = _abs(base, config.models.encoder) or None  # "" means the packaged default
 
 
 def fingerprint(*parts: Any) -> str:

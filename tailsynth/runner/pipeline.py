@@ -72,7 +72,7 @@ def stage_keys(config: RunConfig) -> Keys:
     syn_cfg = config.synthesis_config(business_dir(config, business)).to_dict()
     synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog)
     retrievers = fingerprint(retriever_config(config).weights_key(), _file_key(d.baseline_pairs), synthesis)
-    judge = _file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.general)]
+    judge = _file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
     evaluate = fingerprint(retrievers, _file_key(d.test_queries), judge, config.eval, config.models.encoder)
     return Keys(business, synthesis, retrievers, evaluate)
 
@@ -205,7 +205,7 @@ def print_plan(config: RunConfig | str | Path, file=None) -> Plan:
 def judge_description(config: RunConfig) -> str:
     if config.data.qrels is not None:
         return f"qrels {Path(config.data.qrels.path).name} (grade >= {config.data.qrels.min_grade})"
-    return (f"general relevance LM ({config.models.general.model_id}) p_yes >= {config.eval.judge_threshold}; "
+    return (f"general relevance LM ({config.models.judge.model_id}) p_yes >= {config.eval.judge_threshold}; "
             "an LM's judgement, not ground truth")
 
 
@@ -217,7 +217,7 @@ class LMJudge:
         from tailsynth.programs.general_relevance import GeneralRelevanceFilter
         from tailsynth.serving import make_scorer
 
-        self.filter = GeneralRelevanceFilter(make_scorer(config.models.general), threshold=config.eval.judge_threshold)
+        self.filter = GeneralRelevanceFilter(make_scorer(config.models.judge), threshold=config.eval.judge_threshold)
         self.threshold, self.catalog = config.eval.judge_threshold, catalog
         self.text = {q["query_id"]: q["text"] for q in queries}
         self.cache: dict[tuple[str, str], float] = {}

@@ -83,3 +83,19 @@ def test_unknown_config_keys_and_model_keys_in_synthesis_are_refused(tmp_path):
         run_config_from_dict({"synthesis": {"rewriter": {"model": "x"}}})
     with pytest.raises(ValueError, match=r"\[synthesis\]"):
         run_config_from_dict({"synthesis": {"kk": 3}})
+
+
+def test_filter_models_of_their_own_reach_synthesis_and_the_eval_judge(tmp_path):
+    config = run_config_from_dict({
+        "data": {name: {"path": f"{name}.csv"} for name in ("catalog", "baseline_pairs", "business_labels",
+                                                              "train_queries", "test_queries")},
+        "models": {"general": {"model": "hosted_vllm/Qwen2.5-7B-Instruct", "api_base": "http://127.0.0.1:8000/v1"},
+                   "relevance": {"model": "./models/classifier-general"}},
+    }, tmp_path)
+    assert config.models.relevance.model == str(tmp_path / "models" / "classifier-general")  # resolved like other paths
+    assert config.models.judge is config.models.relevance
+    synth = config.synthesis_config("/biz")
+    assert synth.relevance.model == config.models.relevance.model
+    assert synth.rewrite_filter.model == "hosted_vllm/Qwen2.5-7B-Instruct"  # still the general LLM
+    with pytest.raises(ValueError, match=r"come from \[models\]"):
+        run_config_from_dict({"synthesis": {"relevance_lm": {"model": "x"}}})
