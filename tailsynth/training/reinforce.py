@@ -57,6 +57,10 @@ class RLConfig:
     queries_per_step: int = 4
     samples_per_query: int = 4
     temperature: float = 1.0
+    baseline: str = "global"
+    """'global': REINFORCE++ (rewards whitened over the global batch only). 'group': OpenRLHF's
+    REINFORCE++-baseline: first subtract each query's mean reward over its samples, so a sample is
+    judged against its siblings (far less variance when a few queries dominate a small batch)."""
     max_new_tokens: int = 64
     steps: int = 8
     lr: float = 1e-5
@@ -138,6 +142,12 @@ def clipped_surrogate(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Ten
     return (loss * m).sum() / m.sum().clamp(min=1)
 
 
+def group_baseline(rewards: torch.Tensor, samples_per_query: int) -> torch.Tensor:
+    """Rewards minus the mean reward of the same query's samples (rows are query-major)."""
+    grouped = rewards.view(-1, samples_per_query)
+    return (grouped - grouped.mean(dim=1, keepdim=True)).reshape(-1)
+
+
 def advantages(logp_old: torch.Tensor, ref_logp: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor,
                kl_coef: float, kl_clamp: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(whitened advantages, per-token KL)."""
@@ -203,6 +213,8 @@ def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, se
 
 
 def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
+    if config.baseline not in ("global", "group"):
+        raise ValueError(f"baseline must be 'global' or 'group', got {config.baseline!r}")
     set_seed(config.seed)
     set_threads(config.num_threads)
     name = "rewriter-rl" if config.use_pda else "rewriter-rl-nopda"
@@ -231,7 +243,10 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
             old_logp = token_logprobs(model, batch, config.temperature)
             ref_logp = token_logprobs(ref, batch, config.temperature)
         mask = batch.scored_mask.to(old_logp.device).float()
-        adv, kl = advantages(old_logp, ref_logp, torch.tensor([r.total for r in rewards]), mask, config.kl_coef, config.kl_clamp)
+        scalar = torch.tensor([r.total for r in rewards])
+        if config.baseline == "group":
+            scalar = group_baseline(scalar, config.samples_per_query)
+        adv, kl = advantages(old_logp, ref_logp, scalar, mask, config.kl_coef, config.kl_clamp)
         with autocast(model.device):
             loss = update_policy(model, opt, batch, old_logp, adv, config)
         elapsed = time.time() - t

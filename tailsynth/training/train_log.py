@@ -68,8 +68,12 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     rows = (len(keys) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
     steps = [h["step"] for h in history]
+    window = max(1, len(history) // 8)
     for ax, key in zip(axes.flat, keys):
-        ax.plot(steps, [h.get(key, float("nan")) for h in history], marker=".")
+        values = [h.get(key, float("nan")) for h in history]
+        ax.plot(steps, values, marker=".", alpha=0.5 if window > 1 else 1.0)
+        if window > 1:  # per-step values of RL are noisy (different queries each step): show the trend
+            ax.plot(steps, moving_average(values, window), color="black", linewidth=1.2)
         ax.set_title(key, fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(keys):]:
@@ -79,3 +83,12 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def moving_average(values: list[float], window: int) -> list[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start)."""
+    out = []
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out

@@ -37,3 +37,19 @@ def test_clipped_surrogate():
     logp = torch.tensor([[1.0, -1.0]])
     loss = clipped_surrogate(logp, old, adv, mask, 0.2).item()
     assert loss == pytest.approx(-(1.2 + -0.8) / 2)
+
+
+def test_group_baseline_centres_each_querys_samples():
+    from tailsynth.training.reinforce import group_baseline
+
+    r = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5])  # 2 queries x 4 samples, query-major
+    out = group_baseline(r, 4)
+    assert torch.allclose(out, torch.tensor([0.75, -0.25, -0.25, -0.25, 0.0, 0.0, 0.0, 0.0]))
+    # a query whose samples all score the same teaches nothing, whatever its level
+    assert torch.equal(group_baseline(torch.full((4,), 0.9), 4), torch.zeros(4))
+
+
+def test_moving_average_is_trailing():
+    from tailsynth.training.train_log import moving_average
+
+    assert moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
