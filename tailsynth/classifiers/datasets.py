@@ -142,9 +142,15 @@ def retrieved_negatives(world, split: str, index, per_query: int = 2, depth: int
     return out
 
 
-def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "longtail"), index=None,
+GENERAL_SOURCES = ("head", "longtail", "retrieved")
+
+
+def general_examples(world, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
                      retrieved_per_query: int = 2) -> list[dict]:
-    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives."""
+    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives, of ``sources``."""
+    unknown = set(sources) - set(GENERAL_SOURCES)
+    if unknown:
+        raise ValueError(f"unknown general example sources {sorted(unknown)}; choose from {GENERAL_SOURCES}")
     out = []
     if "head" in sources:
         texts = _product_index(world)[0]
@@ -152,19 +158,19 @@ def general_examples(world, split: str, sources: tuple[str, ...] = ("head", "lon
                 for r in world.relevance_labels.to_pylist() if r["split"] == split]
     if "longtail" in sources:
         out += longtail_pairs(world, split)
-    if index is not None and retrieved_per_query > 0:
+    if "retrieved" in sources and index is not None and retrieved_per_query > 0:
         out += retrieved_negatives(world, split, index, retrieved_per_query)
     return out
 
 
 def examples(world, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
-             balanced: bool = False, index=None) -> list[dict]:
+             balanced: bool = False, index=None, sources: tuple[str, ...] = GENERAL_SOURCES) -> list[dict]:
     """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
     random sample (balanced: round-robin over (source, label) groups, so plentiful head pairs do
     not crowd out the long-tail and retrieved ones). ``index`` adds the retrieved hard negatives to
-    the general task."""
+    the general task; ``sources`` picks the general task's kinds of example."""
     t = get_task(task)
-    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split, index=index)
+    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split, sources, index)
     if not balanced:
         return sample(rows, limit, seed)
     groups = tuple(sorted({(r["source"], r["label"]) for r in rows}, key=lambda g: (g[0], t.labels.index(g[1]))))

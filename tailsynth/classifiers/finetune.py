@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from tailsynth.adapters import CompactAdapter
-from tailsynth.classifiers.datasets import ClassifierTask, examples, get_task
+from tailsynth.classifiers.datasets import GENERAL_SOURCES, ClassifierTask, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
 from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, set_threads,
@@ -45,6 +45,8 @@ class ClassifierConfig:
     train_examples: int | None = 4000
     """Pool the batches are drawn from (label-balanced sample of the train split); None = all."""
     dev_examples: int = 96
+    sources: tuple[str, ...] = GENERAL_SOURCES
+    """General task: which kinds of example to train and evaluate on (head / longtail / retrieved)."""
     target_recall: float = 0.95
     eval_baseline: bool = False
     """Also score the untouched base model on the same dev sample (zero-shot) into classifier.json."""
@@ -79,8 +81,9 @@ def train_classifier(task: str, world, config: ClassifierConfig = ClassifierConf
     set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(f"classifier-{t.name}")
     run_id = config.run_id or f"classifier-{t.name}"
-    train = examples(world, t, "train", limit=config.train_examples, seed=config.seed, balanced=True, index=index)
-    dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
+    train = examples(world, t, "train", limit=config.train_examples, seed=config.seed, balanced=True, index=index,
+                     sources=config.sources)
+    dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
     summary: dict = {"task": t.name, "train_pool": len(train)}
     if config.eval_baseline:
         summary["baseline"] = evaluate(LocalScorer(config.base_model), t, dev, target_recall=config.target_recall)

@@ -57,6 +57,10 @@ def test_retrieved_negatives_are_top_ranked_and_never_relevant(small_world, tmp_
     rows = examples(small_world, "general", "train", limit=10, balanced=True, index=index)
     assert [(r["source"], r["label"]) for r in rows] == [
         ("head", "yes"), ("head", "no"), ("longtail", "yes"), ("longtail", "no"), ("retrieved", "no")] * 2
+    focused = examples(small_world, "general", "train", limit=30, balanced=True, index=index, sources=("longtail", "retrieved"))
+    assert {r["source"] for r in focused} == {"longtail", "retrieved"}
+    with pytest.raises(ValueError, match="unknown general example sources"):
+        examples(small_world, "general", "train", sources=("clicks",))
 
 
 def test_balanced_sample_round_robins_labels(small_world):
