@@ -19,3 +19,12 @@ def test_from_dict_parses_optional_lm_sections_and_names_bad_keys():
     assert config.rewrite_filter_lm is None and config.general_threshold == 0.3
     with pytest.raises(ValueError, match=r"\[relevance_lm\]: unknown keys \['modle'\]"):
         SynthesisConfig.from_dict({"relevance_lm": {"modle": "x"}})
+
+
+def test_filters_get_their_own_scorer_only_when_configured():
+    from tailsynth.programs.build import filter_scorers
+
+    rewrite, relevance = filter_scorers(SynthesisConfig())
+    assert rewrite is relevance  # one general LLM, loaded once
+    rewrite, relevance = filter_scorers(SynthesisConfig(relevance_lm=LMConfig(model="/models/clf-general")))
+    assert rewrite is not relevance and relevance.path == "/models/clf-general" and rewrite.path is None

@@ -13,11 +13,20 @@ from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
 from tailsynth.programs.synthesis import SynthesisProgram
-from tailsynth.serving import make_lm, make_scorer
+from tailsynth.serving import Scorer, make_lm, make_scorer
 
 
 def default_business_model_dir() -> Path:
     return cache_dir() / "models" / "business-relevance"
+
+
+def filter_scorers(config: SynthesisConfig) -> tuple[Scorer, Scorer]:
+    """(rewrite filter scorer, relevance filter scorer): one shared scorer of ``general`` unless a
+    filter has an LM of its own (models load lazily, on first use)."""
+    shared = make_scorer(config.general)
+    rewrite = shared if config.rewrite_filter_lm is None else make_scorer(config.rewrite_filter)
+    relevance = shared if config.relevance_lm is None else make_scorer(config.relevance)
+    return rewrite, relevance
 
 
 def build_program(
@@ -41,9 +50,7 @@ def build_program(
             f"no business relevance model at {business_dir}; train one with `tailsynth train relevance` "
             "or set business_model to a trained cross-encoder directory"
         )
-    scorer = make_scorer(config.general)
-    rewrite_scorer = scorer if config.rewrite_filter_lm is None else make_scorer(config.rewrite_filter)
-    relevance_scorer = scorer if config.relevance_lm is None else make_scorer(config.relevance)
+    rewrite_scorer, relevance_scorer = filter_scorers(config)
     encoder = Encoder(config.encoder)
     index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, encoder, index_dir or cache_dir() / "indexes")
     rewriter = Rewriter(
