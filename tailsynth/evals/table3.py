@@ -27,6 +27,8 @@ class Table3Config:
     k: int = 5
     top_k: int = 200
     few_shot: bool = True
+    """Give the untrained packaged model (variant model None) the few-shot demos; trained variants
+    get the zero-shot prompt they were trained on."""
 
 
 def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "table3") -> dict[str, dict[str, dict[str, float]]]:
@@ -42,7 +44,7 @@ def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "t
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, model in config.variants.items():
         rewriter = Rewriter(k=config.k, lm=TransformersLM(model))
-        if config.few_shot:
+        if config.few_shot and model is None:  # trained variants saw the zero-shot prompt in training
             rewriter.predict.demos = world_rewrite_demos(world)
         outputs = rewriter.batch_rewrite([q["text"] for q in queries])
         flat = [(q, r) for q, rs in zip(queries, outputs) for r in rs]
