@@ -322,6 +322,15 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         index = world_index(world) if args.task == "general" and not args.no_retrieved_negatives else None
         path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides), index=index)
         console.print(load_classifier_info(path))
+    elif args.method == "cross-encoder":
+        from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
+        from tailsynth.demo import world_index
+
+        if args.task != "general":
+            raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
+        index = None if args.no_retrieved_negatives else world_index(world)
+        path = train_cross_encoder_classifier(world, CrossEncoderClassifierConfig(target_recall=args.target_recall), index=index)
+        console.print(load_classifier_info(path))
     else:
         path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall))
     console.print(f"{args.task} classifier ({args.method}): {path}")
@@ -412,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = train.add_parser("classifier", help="rewrite filter or general relevance filter: fine-tune or optimise the prompt")
     p.add_argument("--task", choices=("rewrite", "general"), required=True)
-    p.add_argument("--method", choices=("finetune", "optimize"), default="finetune")
+    p.add_argument("--method", choices=("finetune", "optimize", "cross-encoder"), default="finetune",
+                   help="fine-tune the small LM, optimise its few-shot prompt, or (general task) train a cross-encoder")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -105,18 +105,25 @@ def train_classifier(task: str, world, config: ClassifierConfig = ClassifierConf
     del model
     start = time.time()
     dev_metrics = evaluate(LocalScorer(str(out_dir)), t, dev, target_recall=config.target_recall)
-    info = {
-        "task": t.name, "labels": list(t.labels), "positive_labels": list(t.positive),
-        "signature": t.signature.__name__, "threshold": dev_metrics["threshold"],
-        "target_recall": config.target_recall, "dev": dev_metrics,
-        "filter_threshold": _filter_threshold(t, dev_metrics["threshold"]),
-        "train_s": round(train_s, 1), "eval_s": round(time.time() - start, 1), "config": asdict(config),
-        **({"baseline": summary["baseline"]} if "baseline" in summary else {}),
-    }
-    (out_dir / CLASSIFIER_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    info = write_classifier_info(out_dir, t, dev_metrics, config.target_recall, backend="lm", train_s=round(train_s, 1),
+                                 eval_s=round(time.time() - start, 1), config=asdict(config),
+                                 **({"baseline": summary["baseline"]} if "baseline" in summary else {}))
     write_summary(out_dir, {"config": asdict(config), **summary, **{f"dev_{k}": v for k, v in dev_metrics.items()},
                             "train_s": info["train_s"]})
     return out_dir
+
+
+def write_classifier_info(out_dir: Path, task: ClassifierTask, dev_metrics: dict, target_recall: float, **extra) -> dict:
+    """``classifier.json``: task, labels, the dev threshold at the target recall (and in the filter's
+    own convention), dev metrics, plus ``extra`` (backend, timings, config)."""
+    info = {
+        "task": task.name, "labels": list(task.labels), "positive_labels": list(task.positive),
+        "signature": task.signature.__name__, "threshold": dev_metrics["threshold"],
+        "target_recall": target_recall, "dev": dev_metrics,
+        "filter_threshold": _filter_threshold(task, dev_metrics["threshold"]), **extra,
+    }
+    (Path(out_dir) / CLASSIFIER_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info
 
 
 def _filter_threshold(task: ClassifierTask, threshold: float) -> float:
@@ -145,8 +152,11 @@ def load_filter(path: str | Path, device: str | None = None):
     from tailsynth.programs.general_relevance import GeneralRelevanceFilter
     from tailsynth.programs.rewrite_filter import RewriteFilter
 
+    from tailsynth.config import LMConfig
+    from tailsynth.serving import make_scorer
+
     info = load_classifier_info(path)
-    scorer = LocalScorer(str(path), device=device)
+    scorer = make_scorer(LMConfig(model=str(path), device=device))
     if info["task"] == "rewrite":
         return RewriteFilter(scorer, drop_threshold=info["filter_threshold"])
     return GeneralRelevanceFilter(scorer, threshold=info["filter_threshold"])

@@ -150,3 +150,32 @@ def test_sft_end_to_end_saves_a_loadable_classifier(small_world, tmp_path):
     assert isinstance(filt, GeneralRelevanceFilter) and filt.threshold == filter_threshold(out) == info["threshold"]
     p = filt.p_yes([("toilet keeps running", "toilet flapper"), ("toilet keeps running", "garden hose")])
     assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
+
+
+@pytest.mark.integration
+def test_cross_encoder_backend_trains_and_serves_the_general_filter(small_world, tmp_path):
+    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
+    from tailsynth.classifiers.finetune import filter_threshold, load_filter
+    from tailsynth.config import LMConfig
+    from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+    from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
+    from tailsynth.serving import make_scorer
+    from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer
+    from tailsynth.signatures import REWRITE_LABELS, RewriteRelevance
+
+    config = CrossEncoderClassifierConfig(train_examples=48, dev_examples=16, out_dir=str(tmp_path / "ce"),
+                                          model=BusinessRelevanceConfig(epochs=1, batch_size=16, eval_fraction=0.0))
+    out = train_cross_encoder_classifier(small_world, config)
+    info = json.loads((out / "classifier.json").read_text())
+    assert info["backend"] == "cross-encoder" and info["task"] == "general" and info["train_examples"] == 48
+    scorer = make_scorer(LMConfig(model=str(out)))
+    assert isinstance(scorer, CrossEncoderScorer)
+    filt = load_filter(out)
+    assert isinstance(filt, GeneralRelevanceFilter) and filt.threshold == filter_threshold(out)
+    pairs = [("toilet keeps running", "toilet flapper"), ("toilet keeps running", "garden hose")]
+    probs = scorer.label_probs(filt.signature, [{"query": q, "product": t} for q, t in pairs], ("yes", "no"))
+    np.testing.assert_allclose(probs.sum(1), 1.0)
+    np.testing.assert_allclose(filt.p_yes(pairs), probs[:, 0])
+    # it can never judge rewrites: three labels are refused, not squeezed into yes/no
+    with pytest.raises(ValueError, match="yes/no decision"):
+        scorer.label_probs(RewriteRelevance, [{"query": "a", "rewrite": "b"}], REWRITE_LABELS)
