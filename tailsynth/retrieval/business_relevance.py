@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.progress import Progress, TextColumn
 
 from tailsynth.paths import minilm_dir
 
@@ -81,17 +82,21 @@ class BusinessRelevance:
         )
         rng = np.random.default_rng(config.seed + 1)
         model.train()
-        for _ in range(config.epochs):
-            shuffled = train_rows[rng.permutation(len(train_rows))]
-            for start in range(0, len(shuffled), config.batch_size):
-                rows = shuffled[start : start + config.batch_size]
-                batch_labels = torch.tensor([float(labels[i]) for i in rows], device=model.device)
-                loss = loss_fn([[queries[i] for i in rows], [texts[i] for i in rows]], batch_labels)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+        columns = (*Progress.get_default_columns(), TextColumn("loss {task.fields[loss]:.3f}"))
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task("training cross-encoder", total=steps, loss=float("nan"))
+            for _ in range(config.epochs):
+                shuffled = train_rows[rng.permutation(len(train_rows))]
+                for start in range(0, len(shuffled), config.batch_size):
+                    rows = shuffled[start : start + config.batch_size]
+                    batch_labels = torch.tensor([float(labels[i]) for i in rows], device=model.device)
+                    loss = loss_fn([[queries[i] for i in rows], [texts[i] for i in rows]], batch_labels)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                    progress.update(task, advance=1, loss=float(loss))
         model.eval()
 
         scorer = cls(model, config)
