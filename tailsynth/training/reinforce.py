@@ -62,6 +62,9 @@ class RLConfig:
     REINFORCE++-baseline: first subtract each query's mean reward over its samples, so a sample is
     judged against its siblings (far less variance when a few queries dominate a small batch)."""
     max_new_tokens: int = 64
+    query_pool: int | None = None
+    """Draw each step's queries from the first n training queries only (None = all). A small pool
+    revisits queries, so a short CPU run shows whether the loop learns at all."""
     steps: int = 8
     lr: float = 1e-5
     clip: float = 0.2
@@ -228,7 +231,7 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     ckpt = out_dir / CHECKPOINT
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
     reward_model = reward_model or build_reward_model(config)
-    queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"]
+    queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"][: config.query_pool]
     logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {name}",
                          start_step=start_step)
     started = time.time()
