@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tailsynth  # noqa: F401
-from tailsynth.config import SynthesisConfig
+from tailsynth.config import LMConfig, SynthesisConfig
 from tailsynth.demo import ensure_rewriter, synthesize_world, world_catalog
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.serving import make_lm, make_scorer
@@ -31,6 +31,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--relevance-model", default=None,
+                        help="also time this general filter (e.g. a `train classifier --method cross-encoder` dir)")
     args = parser.parse_args()
     console = Console()
     world = load_world()
@@ -71,6 +73,14 @@ def main() -> None:
         f"scoring {len(texts)} pairs: logits {len(texts) / t_logits:.1f} pairs/s, "
         f"generate-and-parse {len(texts) / t_generate:.1f} pairs/s, ratio {t_generate / t_logits:.1f}x"
     )
+    if args.relevance_model:
+        other = GeneralRelevanceFilter(make_scorer(LMConfig(model=args.relevance_model)))
+        other.p_yes(texts[:4])
+        t0 = time.perf_counter()
+        other.p_yes(texts)
+        t_other = time.perf_counter() - t0
+        console.print(f"{args.relevance_model}: {len(texts) / t_other:.1f} pairs/s, "
+                      f"{t_logits / t_other:.1f}x the LM logit path")
 
 
 if __name__ == "__main__":
