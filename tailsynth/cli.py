@@ -284,7 +284,8 @@ def cmd_train_rewriter(args: argparse.Namespace) -> int:
         path = training.train_pda(world, training.PDAConfig(**overrides))
     else:
         with Store(args.store) as store:
-            config = training.RLConfig(use_pda=not args.no_pda, pda_mode=args.pda_mode, **overrides)
+            config = training.RLConfig(use_pda=not args.no_pda, pda_mode=args.pda_mode, baseline=args.baseline,
+                                       ppo_epochs=args.ppo_epochs, **overrides)
             if args.out:
                 config.out_dir = args.out
             path = training.train_rewriter_rl(world, config, store)
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         if what == "rewriter-rl":
             p.add_argument("--no-pda", action="store_true", help="the paper's 'RL w/o PDA' variant")
             p.add_argument("--pda-mode", choices=("inverse", "normalized"), default="inverse")
+            p.add_argument("--baseline", choices=("global", "group"), default="global",
+                           help="REINFORCE++ (global whitening) or REINFORCE++-baseline (per-query mean first)")
+            p.add_argument("--ppo-epochs", type=int, default=1, help="gradient steps per rollout batch")
             p.add_argument("--store", default=DEFAULT_STORE)
             p.add_argument("--out", default=None)
         p.set_defaults(func=cmd_train_rewriter)

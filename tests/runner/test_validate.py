@@ -99,3 +99,15 @@ def test_filter_models_of_their_own_reach_synthesis_and_the_eval_judge(tmp_path)
     assert synth.rewrite_filter.model == "hosted_vllm/Qwen2.5-7B-Instruct"  # still the general LLM
     with pytest.raises(ValueError, match=r"come from \[models\]"):
         run_config_from_dict({"synthesis": {"relevance_lm": {"model": "x"}}})
+
+
+@pytest.mark.parametrize("name", ["demo_run.toml", "demo_run_50k.toml"])
+def test_example_configs_parse_with_paths_next_to_them(name):
+    from pathlib import Path
+
+    from tailsynth.runner.config import load_run_config
+
+    path = Path(__file__).resolve().parents[2] / "examples" / name
+    config = load_run_config(path)
+    assert config.demo is not None and Path(config.data.catalog.path).is_absolute()
+    assert Path(config.output.store).parent.parent == (path.parent.parent / ".cache" / "tailsynth").resolve()
