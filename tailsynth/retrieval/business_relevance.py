@@ -96,7 +96,7 @@ class BusinessRelevance:
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad()
-                    progress.update(task, advance=1, loss=float(loss))
+                    progress.update(task, advance=1, loss=loss.item())
         model.eval()
 
         scorer = cls(model, config)
