@@ -49,12 +49,13 @@ def _threshold(given: float | None, model_dir: str | None) -> float:
     """An explicit threshold wins; else a fine-tuned classifier dir's stored one; else 0.5."""
     if given is not None:
         return given
-    if model_dir and (Path(model_dir) / "classifier.json").exists():
-        from tailsynth.classifiers.finetune import filter_threshold
+    if model_dir:
+        from tailsynth.classifiers.finetune import CLASSIFIER_FILE, filter_threshold
 
-        thr = filter_threshold(model_dir)
-        console.print(f"{model_dir}: stored threshold {thr:.3f}")
-        return thr
+        if (Path(model_dir) / CLASSIFIER_FILE).exists():
+            thr = filter_threshold(model_dir)
+            console.print(f"{model_dir}: stored threshold {thr:.3f}")
+            return thr
     return 0.5
 
 
@@ -145,7 +146,9 @@ def cmd_train_relevance(args: argparse.Namespace) -> int:
 
     out = ensure_business_model(load_world(), Path(args.out) if args.out else None, max_examples=args.max_examples)
     console.print(f"business relevance model: {out}")
-    console.print(json.loads((out / "business_relevance.json").read_text()).get("metrics"))
+    from tailsynth.retrieval.business_relevance import read_metadata
+
+    console.print(read_metadata(out).get("metrics"))
     return 0
 
 

@@ -34,10 +34,10 @@ def world_index(world, encoder: str | None = None):
 
 def ensure_business_model(world, out_dir: Path | None = None, max_examples: int = 6000, seed: int = 0) -> Path:
     """Train the cross-encoder on the world's labelled train pairs unless it already exists."""
-    from tailsynth.retrieval.business_relevance import BusinessRelevance, BusinessRelevanceConfig
+    from tailsynth.retrieval.business_relevance import BusinessRelevance, BusinessRelevanceConfig, is_model_dir
 
     out_dir = out_dir or default_business_model_dir()
-    if (out_dir / "business_relevance.json").exists():
+    if is_model_dir(out_dir):
         return out_dir
     labels = world.relevance_labels.to_pylist()
     train = [r for r in labels if r["split"] == "train"][:max_examples]

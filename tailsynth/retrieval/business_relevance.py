@@ -25,6 +25,16 @@ from tailsynth.paths import minilm_dir
 CONFIG_FILE = "business_relevance.json"
 
 
+def is_model_dir(path: str | Path | None) -> bool:
+    """Whether ``path`` holds a model written by ``BusinessRelevance.save`` (any cross-encoder trained here)."""
+    return path is not None and (Path(path) / CONFIG_FILE).exists()
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The saved config, threshold and metrics of a model directory."""
+    return json.loads((Path(path) / CONFIG_FILE).read_text())
+
+
 @dataclass
 class BusinessRelevanceConfig:
     """Training and decision settings; serialised next to the model."""
@@ -125,7 +135,7 @@ class BusinessRelevance:
         """Load a model written by ``save``."""
         from sentence_transformers.cross_encoder import CrossEncoder
 
-        meta = json.loads((Path(directory) / CONFIG_FILE).read_text())
+        meta = read_metadata(directory)
         config = BusinessRelevanceConfig(**{**meta["config"], "device": device})
         config.threshold = meta["threshold"]
         model = CrossEncoder(str(directory), max_length=config.max_length, device=device)

@@ -23,9 +23,10 @@ def make_scorer(config: LMConfig) -> Scorer:
         from tailsynth.serving.endpoint_scorer import EndpointScorer
 
         return EndpointScorer(config.model or "hosted_vllm/local", api_base=config.api_base, api_key=config.api_key)
-    from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer, is_cross_encoder_dir
+    from tailsynth.retrieval.business_relevance import is_model_dir
+    from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer
 
-    if is_cross_encoder_dir(config.model):  # a `train classifier --method cross-encoder` dir
+    if is_model_dir(config.model):  # a `train classifier --method cross-encoder` dir
         return CrossEncoderScorer(config.model, device=config.device)
     from tailsynth.serving.local_scorer import LocalScorer
 

@@ -19,20 +19,15 @@ from typing import Any
 import dspy
 import numpy as np
 
+from tailsynth.retrieval.business_relevance import CONFIG_FILE, is_model_dir
 from tailsynth.serving.scorer import Scorer
-
-MARKER = "business_relevance.json"
-
-
-def is_cross_encoder_dir(path: str | Path | None) -> bool:
-    return path is not None and (Path(path) / MARKER).exists()
 
 
 class CrossEncoderScorer(Scorer):
     def __init__(self, path: str | Path, device: str | None = None, batch_size: int = 64):
         super().__init__()
-        if not is_cross_encoder_dir(path):
-            raise FileNotFoundError(f"{path} is not a cross-encoder directory (no {MARKER})")
+        if not is_model_dir(path):
+            raise FileNotFoundError(f"{path} is not a cross-encoder directory (no {CONFIG_FILE})")
         self.path, self.device, self.batch_size = str(path), device, batch_size
         self._model = None
 
