@@ -313,26 +313,32 @@ def cmd_eval_rewriter(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retrieved_negatives_index(args: argparse.Namespace, world):
+    """The world's catalog index for the general task's retrieved hard negatives (None: not wanted)."""
+    if args.task != "general" or args.no_retrieved_negatives:
+        return None
+    from tailsynth.demo import world_index
+
+    return world_index(world)
+
+
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     from tailsynth.classifiers.finetune import ClassifierConfig, load_classifier_info, train_classifier
     from tailsynth.classifiers.optimize import OptimizeConfig, optimize_prompt
     from tailsynth.world import load_world
 
+    if args.method == "cross-encoder" and args.task != "general":
+        raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
     world = load_world()
     if args.method == "finetune":
-        from tailsynth.demo import world_index
-
         overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "num_threads": args.threads}.items() if v}
-        index = world_index(world) if args.task == "general" and not args.no_retrieved_negatives else None
-        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides), index=index)
+        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides),
+                                index=_retrieved_negatives_index(args, world))
         console.print(load_classifier_info(path))
     elif args.method == "cross-encoder":
         from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
-        from tailsynth.demo import world_index
 
-        if args.task != "general":
-            raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
-        index = None if args.no_retrieved_negatives else world_index(world)
+        index = _retrieved_negatives_index(args, world)
         path = train_cross_encoder_classifier(world, CrossEncoderClassifierConfig(target_recall=args.target_recall), index=index)
         console.print(load_classifier_info(path))
     else:

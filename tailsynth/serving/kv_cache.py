@@ -10,14 +10,13 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=16)
-def _kwarg_for(forward_qualname: str, has_cache: bool) -> str:
-    return "cache" if has_cache else "past_key_values"
+def _kwarg_for(forward) -> str:
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
 
 def cache_kwarg(model) -> str:
-    """Name of the forward() argument that takes a KV cache."""
-    forward = model.forward
-    return _kwarg_for(forward.__qualname__, "cache" in inspect.signature(forward).parameters)
+    """Name of the forward() argument that takes a KV cache (the signature is read once per class)."""
+    return _kwarg_for(type(model).forward)
 
 
 def output_cache(output):

@@ -81,6 +81,13 @@ class RLConfig:
     run_id: str | None = None
     live: bool = True
 
+    def __post_init__(self) -> None:
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+
+
+BASELINES = ("global", "group")
+
 
 # ---------------------------------------------------------------------------------- rollout
 @dataclass
@@ -216,8 +223,6 @@ def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, se
 
 
 def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
-    if config.baseline not in ("global", "group"):
-        raise ValueError(f"baseline must be 'global' or 'group', got {config.baseline!r}")
     set_seed(config.seed)
     set_threads(config.num_threads)
     name = "rewriter-rl" if config.use_pda else "rewriter-rl-nopda"

@@ -58,11 +58,9 @@ class TrainLogger:
 
 def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     """One small panel per metric against step."""
-    import matplotlib
+    from tailsynth.evals.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     keys = [k for k in history[0] if k != "step"]
     cols = min(4, len(keys))
     rows = (len(keys) + cols - 1) // cols
@@ -79,10 +77,7 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def moving_average(values: list[float], window: int) -> list[float]:

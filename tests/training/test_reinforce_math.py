@@ -53,3 +53,10 @@ def test_moving_average_is_trailing():
     from tailsynth.training.train_log import moving_average
 
     assert moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_unknown_baseline_is_refused_when_configured():
+    from tailsynth.training.reinforce import RLConfig
+
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        RLConfig(baseline="per-token")
