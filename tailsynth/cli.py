@@ -271,27 +271,33 @@ def cmd_eval_sbs(args: argparse.Namespace) -> int:
 
 
 def cmd_train_rewriter(args: argparse.Namespace) -> int:
-    """rewriter-sft | qsr | pda | rewriter-rl: the trainers of tailsynth.training, on the demo world."""
+    """rewriter-sft | qsr | pda | rewriter-rl: the trainers of tailsynth.training, on the demo world.
+    Any config field can be set with ``--set field=value`` (e.g. ``--set lr=1e-4``)."""
     from tailsynth import training
+    from tailsynth.config import from_dict, parse_overrides
     from tailsynth.world import load_world
 
     overrides = {"steps": args.steps} if args.steps else {}
     if args.threads:
         overrides["num_threads"] = args.threads
+    if args.out:
+        overrides["out_dir"] = args.out
+    if args.what == "rewriter-rl":
+        overrides.update(use_pda=not args.no_pda, pda_mode=args.pda_mode, baseline=args.baseline,
+                         ppo_epochs=args.ppo_epochs)
+    config_cls, train = {
+        "rewriter-sft": (training.SFTConfig, training.train_rewriter_sft),
+        "qsr": (training.QSRConfig, training.train_qsr),
+        "pda": (training.PDAConfig, training.train_pda),
+        "rewriter-rl": (training.RLConfig, training.train_rewriter_rl),
+    }[args.what]
+    config = from_dict(config_cls, {**overrides, **parse_overrides(args.set)})
     world = load_world()
-    if args.what == "rewriter-sft":
-        path = training.train_rewriter_sft(world, training.SFTConfig(**overrides))
-    elif args.what == "qsr":
-        path = training.train_qsr(world, training.QSRConfig(**overrides))
-    elif args.what == "pda":
-        path = training.train_pda(world, training.PDAConfig(**overrides))
-    else:
+    if args.what == "rewriter-rl":
         with Store(args.store) as store:
-            config = training.RLConfig(use_pda=not args.no_pda, pda_mode=args.pda_mode, baseline=args.baseline,
-                                       ppo_epochs=args.ppo_epochs, **overrides)
-            if args.out:
-                config.out_dir = args.out
-            path = training.train_rewriter_rl(world, config, store)
+            path = train(world, config, store)
+    else:
+        path = train(world, config)
     console.print(f"{args.what}: {path}")
     metrics = Path(path) / "metrics.json"
     if metrics.exists():
@@ -422,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = train.add_parser(what, help=text)
         p.add_argument("--steps", type=int, default=None, help="default: the config's small CPU default")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        p.add_argument("--out", default=None, help="output model directory (default: the cache's models/<name>)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="any other config field, read as a TOML value (repeatable), e.g. --set lr=1e-4")
         if what == "rewriter-rl":
             p.add_argument("--no-pda", action="store_true", help="the paper's 'RL w/o PDA' variant")
             p.add_argument("--pda-mode", choices=("inverse", "normalized"), default="inverse")
@@ -429,7 +438,6 @@ def build_parser() -> argparse.ArgumentParser:
                            help="REINFORCE++ (global whitening) or REINFORCE++-baseline (per-query mean first)")
             p.add_argument("--ppo-epochs", type=int, default=1, help="gradient steps per rollout batch")
             p.add_argument("--store", default=DEFAULT_STORE)
-            p.add_argument("--out", default=None)
         p.set_defaults(func=cmd_train_rewriter)
 
     p = train.add_parser("classifier", help="rewrite filter or general relevance filter: fine-tune or optimise the prompt")

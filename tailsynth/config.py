@@ -125,3 +125,27 @@ def _optional_dataclass(hint: Any) -> type | None:
     """``X | None`` where X is a dataclass → X (so a section whose default is None still parses)."""
     args = [a for a in get_args(hint) if a is not type(None)]
     return args[0] if len(args) == 1 and is_dataclass(args[0]) else None
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (the CLI's ``--set``) → a dict for ``from_dict``.
+
+    Each value is read as a TOML value (``1e-4``, ``12``, ``true``, ``"a b"``), so ``--set`` and a
+    config file agree on types; ``none`` means None and any other bare word stays a string.
+    """
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key:
+            raise ValueError(f"--set wants KEY=VALUE, got {item!r}")
+        if raw.lower() in ("none", "null"):
+            out[key] = None
+            continue
+        try:
+            out[key] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = raw
+    return out

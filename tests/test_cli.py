@@ -39,3 +39,8 @@ def test_help_lists_the_commands():
     text = build_parser().format_help()
     for command in ("demo", "synthesize", "inspect", "train"):
         assert command in text
+
+
+def test_train_set_refuses_an_unknown_config_field_before_loading_anything(capsys):
+    assert main(["train", "rewriter-sft", "--set", "learning_rate=1e-4"]) == 2
+    assert "unknown keys ['learning_rate']" in capsys.readouterr().out

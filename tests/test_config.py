@@ -28,3 +28,19 @@ def test_filters_get_their_own_scorer_only_when_configured():
     assert rewrite is relevance  # one general LLM, loaded once
     rewrite, relevance = filter_scorers(SynthesisConfig(relevance_lm=LMConfig(model="/models/clf-general")))
     assert rewrite is not relevance and relevance.path == "/models/clf-general" and rewrite.path is None
+
+
+def test_set_overrides_read_values_as_toml_and_build_trainer_configs():
+    from tailsynth.config import from_dict, parse_overrides
+    from tailsynth.training import RLConfig, SFTConfig
+
+    values = parse_overrides(["lr=1e-4", "trainable_layers=none", "live=false", "base_model=/m/sft", "run_id=\"a b\""])
+    assert values == {"lr": 1e-4, "trainable_layers": None, "live": False, "base_model": "/m/sft", "run_id": "a b"}
+    config = from_dict(SFTConfig, values)
+    assert config.lr == 1e-4 and config.trainable_layers is None and config.base_model == "/m/sft"
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides(["lr"])
+    with pytest.raises(ValueError, match=r"unknown keys \['lrr'\]"):
+        from_dict(SFTConfig, parse_overrides(["lrr=1"]))
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        from_dict(RLConfig, parse_overrides(["baseline=grup"]))
