@@ -55,11 +55,21 @@ def ensure_business_model(world, out_dir: Path | None = None, max_examples: int 
 
 
 def world_program(world, config: SynthesisConfig):
-    """The synthesis program over the demo world's catalog, with its few-shot rewrite demos and
-    (unless the config names one) the world-trained business relevance model."""
+    """The synthesis program over the demo world's catalog, with its few-shot rewrite demos (see
+    ``demos_for``) and (unless the config names one) the world-trained business relevance model."""
     if config.business_model is None:
         ensure_business_model(world)
-    return build_program(config, world_catalog(world), rewrite_demos=world_rewrite_demos(world))
+    return build_program(config, world_catalog(world), rewrite_demos=demos_for(world, config))
+
+
+def demos_for(world, config: SynthesisConfig) -> list | None:
+    """The world's few-shot rewrite demos for the packaged or a served rewriter; None for a local
+    rewriter directory: that is a fine-tuned one, trained on the zero-shot prompt, and demos would
+    put it off the distribution it learned."""
+    lm = config.rewriter
+    if lm.model is not None and lm.api_base is None and Path(lm.model).is_dir():
+        return None
+    return world_rewrite_demos(world)
 
 
 def synthesize_world(

@@ -3,8 +3,9 @@
 DSPy's ChatAdapter wraps every field in ``[[ ## name ## ]]`` markers and a long field
 description; on a 135M model on CPU that triples the prompt and the model does not follow it.
 CompactAdapter writes ``Name: value`` lines, and the answer is the bare value (a list is one
-item per line). The same text is what the rewriter is fine-tuned on and what the logit scorer
-reads label probabilities after, so generation, SFT and scoring share one format.
+numbered item per line, "1. ...", so a small model sees how many it has written and stops at k).
+The same text is what the rewriter is fine-tuned on and what the logit scorer reads label
+probabilities after, so generation, SFT and scoring share one format.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
-_BULLET = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
+_BULLET = re.compile(r"^\s*(?:\d+[.)](?=\s|$)|[-*•])\s*")  # "2.5 gallon" keeps its number
 
 
 def _label(name: str) -> str:
@@ -31,6 +32,15 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
     if typing.get_origin(annotation) is typing.Literal:
         return tuple(str(a) for a in typing.get_args(annotation))
     return None
+
+
+def format_lines(values: list | tuple) -> str:
+    """A list as the model writes it: "1. a\n2. b" (``parse_lines`` reads it back)."""
+    return "\n".join(f"{i}. {v}" for i, v in enumerate(values, 1))
+
+
+def _render(value: Any) -> str:
+    return format_lines(value) if isinstance(value, (list, tuple)) else str(value)
 
 
 def parse_lines(text: str) -> list[str]:
@@ -88,14 +98,14 @@ class CompactAdapter(dspy.Adapter):
         if len(fields) == 1:
             name, field = next(iter(fields.items()))
             value = outputs.get(name, missing_field_message or "")
-            return "\n".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            return _render(value)
         return "\n".join(f"{_label(n)}: {outputs.get(n, missing_field_message or '')}" for n in fields)
 
     def format_field_with_value(self, fields_with_values: dict[Any, Any], role: str = "user") -> str:
         """Render values as this adapter's LM would write them (DummyLM uses this to mimic it)."""
         rendered = []
         for value in fields_with_values.values():
-            rendered.append("\n".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))
+            rendered.append(_render(value))
         return "\n".join(rendered)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:

@@ -56,3 +56,14 @@ def test_end_to_end_on_real_models(small_world, business_dir, tmp_path):
         before = store.fetch("SELECT count(*) FROM pairs")
         again = program.run(queries, store, progress=False)
         assert again.run_id == summary.run_id and store.fetch("SELECT count(*) FROM pairs") == before
+
+
+def test_few_shot_demos_go_to_the_packaged_or_served_rewriter_not_a_fine_tuned_one(small_world, tmp_path):
+    from tailsynth.config import LMConfig, SynthesisConfig
+    from tailsynth.demo import demos_for
+
+    packaged = demos_for(small_world, SynthesisConfig())
+    assert packaged and {d.query for d in packaged} <= {r["query"] for r in small_world.rewrite_examples.to_pylist()}
+    served = SynthesisConfig(rewriter=LMConfig(model="hosted_vllm/Qwen2.5-7B", api_base="http://localhost:8000/v1"))
+    assert demos_for(small_world, served) == packaged
+    assert demos_for(small_world, SynthesisConfig(rewriter=LMConfig(model=str(tmp_path)))) is None
