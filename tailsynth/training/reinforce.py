@@ -245,7 +245,9 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
         t = time.time()
         ro = rollout(model, tok, rng_step.sample(queries, config.queries_per_step), config.k,
                      config.samples_per_query, config.temperature, config.max_new_tokens)
+        t_rollout = time.time()
         rewards = reward_model.score(ro.queries, ro.texts, config.k)
+        t_reward = time.time()
         batch = rollout_batch(tok, ro)
         with torch.no_grad():
             old_logp = token_logprobs(model, batch, config.temperature)
@@ -259,7 +261,8 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
             loss = update_policy(model, opt, batch, old_logp, adv, config)
         elapsed = time.time() - t
         tokens = int(batch.attention_mask.sum()) + len(batch.prefix) * batch.input_ids.shape[0]
-        logger.log(step, {**step_metrics(rewards, kl, mask, elapsed), "loss": loss,
+        phases = {"rollout_s": t_rollout - t, "reward_s": t_reward - t_rollout, "update_s": time.time() - t_reward}
+        logger.log(step, {**step_metrics(rewards, kl, mask, elapsed), "loss": loss, **phases,
                           **throughput(model, tokens * config.ppo_epochs, elapsed)})
         if step % config.save_every == 0 or step == config.steps:
             save_checkpoint(ckpt, model, opt, step)
@@ -268,9 +271,12 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     save_model(model, tok, out_dir)
     hist = logger.history
     summary = {"steps": config.steps, "train_s": round(time.time() - started, 1)}
-    if hist:
+    if hist:  # per-step values are noisy (each step draws other queries): compare quarter means
+        n = max(1, len(hist) // 4)
+        summary["quarter_steps"] = n
         for key in ("reward", "qsr", "pda", "diversity", "format_valid", "kl"):
-            summary[f"{key}_first"], summary[f"{key}_last"] = hist[0][key], hist[-1][key]
+            summary[f"{key}_first_quarter"] = float(np.mean([h[key] for h in hist[:n]]))
+            summary[f"{key}_last_quarter"] = float(np.mean([h[key] for h in hist[-n:]]))
         summary["samples_per_s"] = float(np.mean([h["samples_per_s"] for h in hist]))
     write_summary(out_dir, {"config": asdict(config), **summary})
     return out_dir
