@@ -307,11 +307,16 @@ def cmd_train_rewriter(args: argparse.Namespace) -> int:
 
 def cmd_eval_rewriter(args: argparse.Namespace) -> int:
     from tailsynth.evals.table3 import Table3Config, evaluate_rewriters, plot_table3, render_table3
+    from tailsynth.training.models import default_out_dir
     from tailsynth.world import load_world
 
     variants = dict(v.split("=", 1) for v in args.variant) if args.variant else {}
     variants = {"zero-shot": None, **{k: (v or None) for k, v in variants.items()}}
-    config = Table3Config(variants=variants, pda_model=args.pda, per_type=args.per_type)
+    pda = args.pda
+    if pda is None and (default_out_dir("pda") / "config.json").exists():
+        pda = str(default_out_dir("pda"))
+    console.print(f"PPL under: {pda or 'the packaged SmolLM2 (no `train pda` output yet)'}")
+    config = Table3Config(variants=variants, pda_model=pda, per_type=args.per_type)
     with Store(args.store) as store:
         results = evaluate_rewriters(load_world(), config, store)
     console.print(render_table3(results))
@@ -505,7 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = evals.add_parser("rewriter", help="rewriter variants: accuracy, PPL, Item Goodrate (paper Table 3)")
     p.add_argument("--variant", action="append", help="name=model_dir (repeatable); zero-shot is always included")
-    p.add_argument("--pda", default=None, help="PDA LM dir (default: packaged SmolLM2)")
+    p.add_argument("--pda", default=None,
+                   help="PDA LM dir (default: `train pda` output if it exists, else the packaged SmolLM2)")
     p.add_argument("--per-type", type=int, default=10)
     p.add_argument("--store", default=DEFAULT_STORE)
     p.add_argument("--out", default=".cache/tailsynth/table3")

@@ -91,10 +91,13 @@ def plot_table3(results: dict[str, dict[str, dict[str, float]]], path: str | Pat
     plt = pyplot()
 
     names = list(results)
-    metrics = ("rewrite_accuracy", "item_goodrate")
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    metrics = ("rewrite_accuracy", "item_goodrate", "ppl")
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
     for ax, metric in zip(axes, metrics):
         ax.bar(names, [results[n].get("all", {}).get(metric, 0.0) for n in names], color="#4c72b0")
-        ax.set_title(metric.replace("_", " "))
+        ax.set_title("PPL under the PDA LM (lower is more product-like)" if metric == "ppl" else metric.replace("_", " "),
+                     fontsize=9)
+        if metric == "ppl":
+            ax.set_yscale("log")
         ax.tick_params(axis="x", rotation=20)
     return save_figure(fig, path, dpi=120)

@@ -6,9 +6,11 @@ assistant = the k rewrites one per line, then the end-of-turn token. The loss is
 assistant tokens only. ``train_rewriter_sft(world, SFTConfig())`` → HF directory.
 
 Defaults are sized for 2 busy CPU cores (~3-14 s a step there, ~11 min in all): the top 8 of 30
-decoder layers train (see ``models``), 100 steps of 8 examples, lr 2e-4. That is too little for a
-reliable rewriter (measured: dev parse rate 2.5%, rewrite accuracy 12.7% vs 1.5% zero-shot; greedy
-outputs still repeat lines); on a free GPU raise ``steps`` and set ``trainable_layers=None``.
+decoder layers train (see ``models``), 100 steps of 8 examples, lr 2e-4. That is a smoke run
+(measured: dev rewrite accuracy 12.7% vs 1.5% zero-shot). About 2.3 epochs (100 + 200 steps at the
+top 8 layers, then 600 at the top 12, lr 1.5e-4; ~35 min on 2 idle cores) reach 78.6% dev rewrite
+accuracy and 84% format-valid samples at T = 1; greedy outputs still repeat a line now and then.
+On a GPU raise ``steps`` and set ``trainable_layers=None``.
 """
 
 from __future__ import annotations
