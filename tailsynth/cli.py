@@ -341,19 +341,18 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     if args.method == "cross-encoder" and args.task != "general":
         raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
     world = load_world()
+    index = _retrieved_negatives_index(args, world)  # every method sees the same hard negatives
     if args.method == "finetune":
         overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "num_threads": args.threads}.items() if v}
-        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides),
-                                index=_retrieved_negatives_index(args, world))
+        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides), index=index)
         console.print(load_classifier_info(path))
     elif args.method == "cross-encoder":
         from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
 
-        index = _retrieved_negatives_index(args, world)
         path = train_cross_encoder_classifier(world, CrossEncoderClassifierConfig(target_recall=args.target_recall), index=index)
         console.print(load_classifier_info(path))
     else:
-        path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall))
+        path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall), index=index)
     console.print(f"{args.task} classifier ({args.method}): {path}")
     return 0
 
