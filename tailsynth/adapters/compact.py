@@ -3,7 +3,8 @@
 DSPy's ChatAdapter wraps every field in ``[[ ## name ## ]]`` markers and a long field
 description; on a 135M model on CPU that triples the prompt and the model does not follow it.
 CompactAdapter writes ``Name: value`` lines, and the answer is the bare value (a list is one
-numbered item per line, "1. ...", so a small model sees how many it has written and stops at k).
+item per line; ``numbered=True`` writes "1. ..." lines, which a fine-tuned model learns to stop
+at k with, while an untrained 135M model shown numbered demos starts writing numbers instead).
 The same text is what the rewriter is fine-tuned on and what the logit scorer reads label
 probabilities after, so generation, SFT and scoring share one format.
 """
@@ -34,13 +35,11 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
     return None
 
 
-def format_lines(values: list | tuple) -> str:
-    """A list as the model writes it: "1. a\n2. b" (``parse_lines`` reads it back)."""
-    return "\n".join(f"{i}. {v}" for i, v in enumerate(values, 1))
-
-
-def _render(value: Any) -> str:
-    return format_lines(value) if isinstance(value, (list, tuple)) else str(value)
+def format_lines(values: list | tuple, numbered: bool = False) -> str:
+    """A list as the model writes it: "a\nb", or "1. a\n2. b" (``parse_lines`` reads both back)."""
+    if numbered:
+        return "\n".join(f"{i}. {v}" for i, v in enumerate(values, 1))
+    return "\n".join(map(str, values))
 
 
 def parse_lines(text: str) -> list[str]:
@@ -64,6 +63,13 @@ def parse_choice(text: str, choices: tuple[str, ...]) -> str | None:
 
 class CompactAdapter(dspy.Adapter):
     """``Name: value`` inputs, bare-value outputs; see the module docstring for why."""
+
+    def __init__(self, numbered: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.numbered = numbered
+
+    def _render(self, value: Any) -> str:
+        return format_lines(value, self.numbered) if isinstance(value, (list, tuple)) else str(value)
 
     def format_system_message(self, signature: type[dspy.Signature]) -> str:
         return signature.instructions
@@ -98,14 +104,14 @@ class CompactAdapter(dspy.Adapter):
         if len(fields) == 1:
             name, field = next(iter(fields.items()))
             value = outputs.get(name, missing_field_message or "")
-            return _render(value)
+            return self._render(value)
         return "\n".join(f"{_label(n)}: {outputs.get(n, missing_field_message or '')}" for n in fields)
 
     def format_field_with_value(self, fields_with_values: dict[Any, Any], role: str = "user") -> str:
         """Render values as this adapter's LM would write them (DummyLM uses this to mimic it)."""
         rendered = []
         for value in fields_with_values.values():
-            rendered.append(_render(value))
+            rendered.append(self._render(value))
         return "\n".join(rendered)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:

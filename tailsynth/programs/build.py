@@ -11,7 +11,7 @@ from tailsynth.config import SynthesisConfig
 from tailsynth.paths import cache_dir
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.rewrite_filter import RewriteFilter
-from tailsynth.programs.rewriter import Rewriter
+from tailsynth.programs.rewriter import Rewriter, numbered_lists
 from tailsynth.programs.synthesis import SynthesisProgram
 from tailsynth.serving import Scorer, make_lm, make_scorer
 
@@ -58,6 +58,7 @@ def build_program(
         lm=make_lm(config.rewriter),
         temperature=config.rewrite_temperature,
         max_tokens=config.rewrite_max_tokens,
+        numbered=config.rewriter.api_base is None and numbered_lists(config.rewriter.model),
     )
     rewriter.predict.demos = list(rewrite_demos or [])[: config.rewrite_demos]
     model_ids = {

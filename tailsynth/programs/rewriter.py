@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from pathlib import Path
 
 import dspy
 
@@ -14,6 +16,21 @@ log = logging.getLogger(__name__)
 MAX_REWRITE_WORDS = 16
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a rewrite must contain a word, not just "1. 2. 3."
 """Longer outputs are rambling, not search queries; they are cut to this many words."""
+
+
+REWRITER_FILE = "rewriter.json"
+"""Written by the rewriter trainers into their model dirs: the list format the model learned."""
+
+
+def write_rewriter_info(out_dir: str | Path, numbered: bool) -> None:
+    (Path(out_dir) / REWRITER_FILE).write_text(json.dumps({"numbered": numbered}))
+
+
+def numbered_lists(model: str | Path | None) -> bool:
+    """Whether the rewriter at this local dir was trained to write numbered lists (False for the
+    packaged model, a served one, or a dir without ``rewriter.json``)."""
+    path = Path(model) / REWRITER_FILE if model else None
+    return bool(path and path.is_file() and json.loads(path.read_text()).get("numbered"))
 
 
 def rewrite_signature(k: int) -> type[dspy.Signature]:
@@ -37,11 +54,13 @@ def clean_rewrites(raw: list[str], k: int, query: str = "") -> list[str]:
 
 class Rewriter(dspy.Module):
     """``Rewriter(k=5)(query="...").rewrites``; ``batch_rewrite`` runs many queries concurrently
-    so a local backend merges them into batched generation."""
+    so a local backend merges them into batched generation. ``numbered``: the list format of the
+    demos and of what the model writes (``numbered_lists(dir)`` for a trained rewriter)."""
 
-    def __init__(self, k: int = 5, lm: dspy.BaseLM | None = None, temperature: float = 0.0, max_tokens: int = 64, threads: int = 16):
+    def __init__(self, k: int = 5, lm: dspy.BaseLM | None = None, temperature: float = 0.0, max_tokens: int = 64,
+                 threads: int = 16, numbered: bool = False):
         super().__init__()
-        self.k, self.lm, self.threads = k, lm, threads
+        self.k, self.lm, self.threads, self.numbered = k, lm, threads, numbered
         self.lm_kwargs = {"temperature": temperature, "max_tokens": max_tokens}
         self.predict = dspy.Predict(rewrite_signature(k))
 
@@ -52,7 +71,7 @@ class Rewriter(dspy.Module):
         return lm.copy(**self.lm_kwargs)
 
     def forward(self, query: str) -> dspy.Prediction:
-        with dspy.context(lm=self._lm(), adapter=CompactAdapter()):
+        with dspy.context(lm=self._lm(), adapter=CompactAdapter(numbered=self.numbered)):
             out = self.predict(query=query)
         return dspy.Prediction(rewrites=clean_rewrites(out.rewrites, self.k, query))
 
@@ -61,7 +80,7 @@ class Rewriter(dspy.Module):
         if not queries:
             return []
         examples = [dspy.Example(query=q).with_inputs("query") for q in queries]
-        with dspy.context(lm=self._lm(), adapter=CompactAdapter()):
+        with dspy.context(lm=self._lm(), adapter=CompactAdapter(numbered=self.numbered)):
             outputs = self.predict.batch(
                 examples,
                 num_threads=min(self.threads, len(queries)),

@@ -15,6 +15,7 @@ For every response token t (end-of-turn token included):
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -23,10 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tailsynth.programs.rewriter import numbered_lists, write_rewriter_info
 from tailsynth.serving.local_scorer import LocalScorer
 from tailsynth.training.generation import decode, generate_ids
 from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, read_summary, save_model, set_seed,
                                        trainable_parameters, write_summary)
+from tailsynth.training.policy_eval import heldout_reward
 from tailsynth.training.rewards import Reward, RewardModel, RewardWeights
 from tailsynth.training.sequences import TokenBatch, build_batch, encode_chat_pair, token_logprobs
 from tailsynth.training.sft import rewrite_messages
@@ -74,6 +77,10 @@ class RLConfig:
     seed: int = 0
     num_threads: int | None = None
     """torch CPU threads (see ``models.set_threads``); None = torch's default."""
+    eval_queries: int = 0
+    """> 0: score the starting and the final policy on this many fixed dev queries (see
+    ``policy_eval``) into metrics.json as ``heldout_start`` / ``heldout_end``; 0 skips it (it costs
+    two extra rollouts)."""
     save_every: int = 4
     resume: bool = True
     out_dir: str | None = None
@@ -237,9 +244,12 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
     reward_model = reward_model or build_reward_model(config)
     queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"][: config.query_pool]
-    logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {name}",
+    logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {config.run_id or name}",
                          start_step=start_step)
     started = time.time()
+    start_file = out_dir / "heldout_start.json"  # kept on disk so a resumed run still reports it
+    if config.eval_queries and start_step == 0:
+        start_file.write_text(json.dumps(heldout_reward(world, (model, tok), config, config.eval_queries, reward_model)))
     for step in range(start_step + 1, config.steps + 1):
         rng_step = random.Random(config.seed * 100_003 + step)  # the same queries after a resume
         t = time.time()
@@ -269,8 +279,13 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     logger.close()
     model.eval()
     save_model(model, tok, out_dir)
+    write_rewriter_info(out_dir, numbered_lists(policy_path))  # the policy keeps its list format
     hist = logger.history
-    summary = {"steps": config.steps, "train_s": round(time.time() - started, 1)}
+    summary: dict = {"steps": config.steps, "train_s": round(time.time() - started, 1)}
+    if config.eval_queries:
+        if start_file.exists():
+            summary["heldout_start"] = json.loads(start_file.read_text())
+        summary["heldout_end"] = heldout_reward(world, (model, tok), config, config.eval_queries, reward_model)
     if hist:  # per-step values are noisy (each step draws other queries): compare quarter means
         n = max(1, len(hist) // 4)
         summary["quarter_steps"] = n

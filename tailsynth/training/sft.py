@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from tailsynth.adapters import CompactAdapter
-from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature
+from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature, write_rewriter_info
 from tailsynth.training.generation import decode, generate_ids
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.rewards import format_valid, parse_rewrites
@@ -65,8 +65,10 @@ def rewrite_messages(query: str, k: int) -> list[dict]:
     return CompactAdapter().format(rewrite_signature(k), [], {"query": query})
 
 
-def rewrite_answer(rewrites: list[str], k: int) -> str:
-    return CompactAdapter().format_assistant_message_content(rewrite_signature(k), {"rewrites": list(rewrites)[:k]})
+def rewrite_answer(rewrites: list[str], k: int, numbered: bool = True) -> str:
+    """The target: numbered lines ("1. ..."), so the model learns to stop after k."""
+    adapter = CompactAdapter(numbered=numbered)
+    return adapter.format_assistant_message_content(rewrite_signature(k), {"rewrites": list(rewrites)[:k]})
 
 
 def sft_examples(world, split: str, k: int = 5) -> list[dict]:
@@ -156,6 +158,7 @@ def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Pa
                        rewrites_per_query=ev["rewrites_per_query"], example=ev["example"])
     model.eval()
     save_model(model, tok, out_dir)
+    write_rewriter_info(out_dir, numbered=True)
     write_summary(out_dir, {"config": asdict(config), **summary})
     log.info("rewriter SFT: %s", summary)
     return out_dir

@@ -18,7 +18,9 @@ def test_demos_become_user_assistant_turns():
     demos = [{"query": "a", "rewrites": ["x", "y"]}]
     messages = CompactAdapter().format(MultiRewrite, demos, {"query": "b"})
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert messages[2]["content"] == "1. x\n2. y"
+    assert messages[2]["content"] == "x\ny"  # plain lines by default: numbered demos derail an untrained 135M model
+    numbered = CompactAdapter(numbered=True).format(MultiRewrite, demos, {"query": "b"})
+    assert numbered[2]["content"] == "1. x\n2. y"
 
 
 def test_parse_list_strips_bullets_and_numbers():
@@ -27,7 +29,7 @@ def test_parse_list_strips_bullets_and_numbers():
 
 def test_numbered_lists_round_trip_and_decimal_sizes_keep_their_number():
     rewrites = ["2.5 gallon bucket", "1) not a bullet here", "10 v drill"]
-    text = CompactAdapter().format_assistant_message_content(MultiRewrite, {"rewrites": rewrites})
+    text = CompactAdapter(numbered=True).format_assistant_message_content(MultiRewrite, {"rewrites": rewrites})
     assert text.splitlines()[0] == "1. 2.5 gallon bucket"
     assert CompactAdapter().parse(MultiRewrite, text)["rewrites"] == rewrites
     assert parse_lines("2.5 gallon bucket\n3.drill") == ["2.5 gallon bucket", "3.drill"]

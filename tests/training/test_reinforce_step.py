@@ -48,7 +48,7 @@ def test_rl_driver_logs_checkpoints_and_resumes(world, tmp_path):
     store = Store(":memory:")
     rm = RewardModel(_ConstScorer(), _ConstScorer(), RewardWeights())
     cfg = RLConfig(policy=DEFAULT_LM, steps=1, queries_per_step=1, samples_per_query=2, max_new_tokens=8,
-                   trainable_layers=1, save_every=1, out_dir=str(tmp_path / "rl"), live=False)
+                   trainable_layers=1, save_every=1, out_dir=str(tmp_path / "rl"), live=False, eval_queries=1)
     train_rewriter_rl(world, cfg, store, reward_model=rm)
     cfg.steps = 2
     out = train_rewriter_rl(world, cfg, store, reward_model=rm)
@@ -58,3 +58,22 @@ def test_rl_driver_logs_checkpoints_and_resumes(world, tmp_path):
     assert (out / "curves.png").exists() and (out / "model.safetensors").exists()
     metrics = {r[0] for r in store.fetch("select metric from train_log where run_id = 'rewriter-rl'")}
     assert {"reward", "qsr", "pda", "diversity", "kl", "format_valid", "response_len"} <= metrics
+    summary = json.loads((out / "metrics.json").read_text())  # held-out score of the start survives the resume
+    assert summary["heldout_start"]["samples"] == 2 and summary["heldout_end"]["queries"] == 1
+
+
+@pytest.mark.integration
+def test_heldout_reward_scores_a_policy_on_fixed_dev_queries_reproducibly(world):
+    from tailsynth.training.policy_eval import dev_queries, heldout_reward
+
+    policy = load_for_training(None, trainable_layers=0)
+    rm = RewardModel(_ConstScorer(), _ConstScorer(), RewardWeights())
+    cfg = RLConfig(samples_per_query=2, max_new_tokens=16)
+    first = heldout_reward(world, policy, cfg, queries=2, reward_model=rm)
+    assert first == heldout_reward(world, policy, cfg, queries=2, reward_model=rm)  # same samples
+    assert first["samples"] == 4 and first["queries"] == 2 and 0.0 <= first["format_valid"] <= 1.0
+    # a valid list earns 0.7 QSR, PDA 1/20 and some diversity; an invalid one earns nothing
+    assert first["qsr"] == pytest.approx(0.7 * first["format_valid"])
+    assert dev_queries(world, 2) == dev_queries(world, 2) and len(dev_queries(world, 2)) == 2
+    with pytest.raises(ValueError, match="no annotated rewrite queries"):
+        heldout_reward(world, policy, cfg, queries=2, reward_model=rm, split="nope")

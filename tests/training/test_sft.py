@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tailsynth.adapters import CompactAdapter
-from tailsynth.programs.rewriter import Rewriter, rewrite_signature
+from tailsynth.programs.rewriter import Rewriter, numbered_lists, rewrite_signature
 from tailsynth.training.models import load_for_training
 from tailsynth.training.sequences import encode_chat_pair
 from tailsynth.training.sft import SFTConfig, rewrite_answer, sft_batch, sft_examples, train_rewriter_sft
@@ -16,6 +16,7 @@ def test_sft_target_is_the_compact_adapter_format(world):
     assert ex["messages"][1]["content"] == f"Query: {row['query']}"
     assert CompactAdapter().parse(rewrite_signature(5), ex["answer"])["rewrites"] == row["rewrites"]
     assert rewrite_answer(row["rewrites"], 5).count("\n") == 4
+    assert rewrite_answer(row["rewrites"], 5).startswith(f"1. {row['rewrites'][0]}\n2. ")  # numbered: stop at k
 
 
 @pytest.mark.integration
@@ -39,5 +40,7 @@ def test_tiny_sft_run_saves_a_model_the_rewriter_program_parses(world, tmp_path)
     assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
     summary = json.loads((out / "metrics.json").read_text())
     assert 0 <= summary["parse_rate"] <= 1 and summary["dev_loss"] > 0
-    rewrites = Rewriter(k=5, lm=TransformersLM(str(out)), max_tokens=32).batch_rewrite(["LED bulbs that are not dimmable"])
+    assert numbered_lists(out) and not numbered_lists(None)  # the program knows the format it learned
+    rewrites = Rewriter(k=5, lm=TransformersLM(str(out)), max_tokens=32, numbered=numbered_lists(out)).batch_rewrite(
+        ["LED bulbs that are not dimmable"])
     assert isinstance(rewrites[0], list) and all(isinstance(r, str) and r for r in rewrites[0])

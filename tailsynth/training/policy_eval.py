@@ -1,0 +1,48 @@
+"""The RL reward of a rewriter policy on fixed held-out queries.
+
+Each RL step draws other training queries, so the per-step reward curve mixes learning with
+query difficulty. Scoring the policy before and after training on the same dev queries, with the
+same reward model and sampling settings, is the comparison that says whether RL helped:
+``heldout_reward(world, policy_dir, RLConfig(), queries=32)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tailsynth.training.models import load_for_training
+from tailsynth.training.rewards import RewardModel
+
+FIELDS = {"reward": "total", "qsr": "qsr", "pda": "pda", "diversity": "diversity", "format_valid": "valid"}
+"""metric name → ``Reward`` field."""
+
+
+def dev_queries(world, n: int, split: str = "dev") -> list[str]:
+    """The first ``n`` annotated queries of the split: the same set for every policy compared."""
+    return [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == split][:n]
+
+
+@torch.no_grad()
+def heldout_reward(world, policy, config, queries: int = 32, reward_model: RewardModel | None = None,
+                   split: str = "dev", seed: int = 0, batch_queries: int = 8) -> dict[str, float]:
+    """Mean reward components over ``config.samples_per_query`` samples (at ``config.temperature``)
+    for each of the first ``queries`` queries of ``split``. ``policy`` is a model dir or a loaded
+    ``(model, tokenizer)``; the seed fixes the samples, so two policies see the same randomness."""
+    from tailsynth.training.reinforce import build_reward_model, rollout
+
+    model, tok = load_for_training(str(policy), 0) if isinstance(policy, (str, Path)) else policy
+    reward_model = reward_model or build_reward_model(config)
+    texts = dev_queries(world, queries, split)
+    if not texts:
+        raise ValueError(f"no annotated rewrite queries in split {split!r}")
+    torch.manual_seed(seed)
+    rewards = []
+    for i in range(0, len(texts), batch_queries):
+        ro = rollout(model, tok, texts[i : i + batch_queries], config.k, config.samples_per_query,
+                     config.temperature, config.max_new_tokens)
+        rewards += reward_model.score(ro.queries, ro.texts, config.k)
+    out = {metric: float(np.mean([getattr(r, field) for r in rewards])) for metric, field in FIELDS.items()}
+    return {**out, "samples": len(rewards), "queries": len(texts)}
