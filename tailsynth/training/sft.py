@@ -2,7 +2,7 @@
 
 Each example is the exact chat the ``Rewriter`` program sends through ``CompactAdapter``:
 system = the MultiRewrite instructions ("... Write k rewrites."), user = "Query: ...",
-assistant = the k rewrites one per line, then the end-of-turn token. The loss is on the
+assistant = the k rewrites as numbered lines ("1. ..."), then the end-of-turn token. The loss is on the
 assistant tokens only. ``train_rewriter_sft(world, SFTConfig())`` → HF directory.
 
 Defaults are sized for 2 busy CPU cores (~3-14 s a step there, ~11 min in all): the top 8 of 30
@@ -65,9 +65,13 @@ def rewrite_messages(query: str, k: int) -> list[dict]:
     return CompactAdapter().format(rewrite_signature(k), [], {"query": query})
 
 
-def rewrite_answer(rewrites: list[str], k: int, numbered: bool = True) -> str:
-    """The target: numbered lines ("1. ..."), so the model learns to stop after k."""
-    adapter = CompactAdapter(numbered=numbered)
+NUMBERED = True
+"""The targets are numbered lines ("1. ..."), so the model learns to stop after k; the same flag
+goes into the model dir's ``rewriter.json`` for the program that loads it."""
+
+
+def rewrite_answer(rewrites: list[str], k: int) -> str:
+    adapter = CompactAdapter(numbered=NUMBERED)
     return adapter.format_assistant_message_content(rewrite_signature(k), {"rewrites": list(rewrites)[:k]})
 
 
@@ -158,7 +162,7 @@ def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Pa
                        rewrites_per_query=ev["rewrites_per_query"], example=ev["example"])
     model.eval()
     save_model(model, tok, out_dir)
-    write_rewriter_info(out_dir, numbered=True)
+    write_rewriter_info(out_dir, numbered=NUMBERED)
     write_summary(out_dir, {"config": asdict(config), **summary})
     log.info("rewriter SFT: %s", summary)
     return out_dir
