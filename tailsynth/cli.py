@@ -45,18 +45,34 @@ def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
     )
 
 
-def _threshold(given: float | None, model_dir: str | None) -> float:
-    """An explicit threshold wins; else a fine-tuned classifier dir's stored one; else 0.5."""
-    if given is not None:
-        return given
-    if model_dir:
-        from tailsynth.classifiers.finetune import CLASSIFIER_FILE, filter_threshold
+def _threshold(given: str | None, model_dir: str | None) -> float:
+    """A number wins; a named operating point (``precision=0.9``) or nothing reads the fine-tuned
+    classifier dir's stored threshold; else 0.5."""
+    from tailsynth.classifiers.finetune import CLASSIFIER_FILE
 
-        if (Path(model_dir) / CLASSIFIER_FILE).exists():
-            thr = filter_threshold(model_dir)
-            console.print(f"{model_dir}: stored threshold {thr:.3f}")
-            return thr
-    return 0.5
+    if given is None:
+        return _stored_threshold(model_dir, None)
+    try:
+        return float(given)
+    except ValueError:
+        pass
+    if not model_dir or not (Path(model_dir) / CLASSIFIER_FILE).exists():
+        raise SystemExit(f"threshold {given!r}: a named operating point needs the filter's own classifier dir "
+                         "(--relevance-model / --rewrite-filter-model)")
+    try:
+        return _stored_threshold(model_dir, given)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+
+
+def _stored_threshold(model_dir: str | None, point: str | None) -> float:
+    from tailsynth.classifiers.finetune import CLASSIFIER_FILE, filter_threshold
+
+    if not model_dir or not (Path(model_dir) / CLASSIFIER_FILE).exists():
+        return 0.5
+    thr = filter_threshold(model_dir, point)
+    console.print(f"{model_dir}: stored threshold {thr:.3f}" + (f" ({point})" if point else ""))
+    return thr
 
 
 def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
@@ -75,10 +91,12 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
                    help="the rewrite filter's own LM dir (e.g. `train classifier --task rewrite` output)")
     p.add_argument("--relevance-model", default=None,
                    help="the general relevance filter's own LM dir (e.g. `train classifier --task general` output)")
-    p.add_argument("--general-threshold", type=float, default=None,
-                   help="keep pairs with p_yes >= this (default: the relevance model's stored threshold, else 0.5)")
-    p.add_argument("--rewrite-drop-threshold", type=float, default=None,
-                   help="drop rewrites with p(irrelevant) > this (default: the rewrite filter model's stored one, else 0.5)")
+    p.add_argument("--general-threshold", default=None,
+                   help="keep pairs with p_yes >= this, or a stored dev operating point of --relevance-model such as "
+                        "precision=0.9 or recall=0.8 (default: its stored threshold, else 0.5)")
+    p.add_argument("--rewrite-drop-threshold", default=None,
+                   help="drop rewrites with p(irrelevant) > this, or a stored operating point of --rewrite-filter-model "
+                        "(default: its stored one, else 0.5)")
     p.add_argument("--max-general", type=int, default=40, help="LM-scored candidates per query (best business scores)")
     p.add_argument("--no-original", action="store_true", help="retrieve with the rewrites only, not the query itself")
 
@@ -334,25 +352,39 @@ def _retrieved_negatives_index(args: argparse.Namespace, world):
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
+    """The method's config (``ClassifierConfig`` / ``CrossEncoderClassifierConfig`` / ``OptimizeConfig``)
+    from the options and ``--set`` (dotted keys reach sections: ``--set model.lr=5e-5``)."""
+    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
     from tailsynth.classifiers.finetune import ClassifierConfig, load_classifier_info, train_classifier
     from tailsynth.classifiers.optimize import OptimizeConfig, optimize_prompt
+    from tailsynth.config import from_dict, parse_overrides
     from tailsynth.world import load_world
 
     if args.method == "cross-encoder" and args.task != "general":
         raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
+    overrides = {"target_recall": args.target_recall}
+    if args.method == "finetune":
+        overrides |= {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "num_threads": args.threads}.items() if v}
+    if args.out:
+        overrides["out_path" if args.method == "optimize" else "out_dir"] = args.out
+    config_cls = {"finetune": ClassifierConfig, "cross-encoder": CrossEncoderClassifierConfig, "optimize": OptimizeConfig}[args.method]
+    try:
+        config = from_dict(config_cls, {**overrides, **parse_overrides(args.set)})
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     world = load_world()
     index = _retrieved_negatives_index(args, world)  # every method sees the same hard negatives
     if args.method == "finetune":
-        overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "num_threads": args.threads}.items() if v}
-        path = train_classifier(args.task, world, ClassifierConfig(target_recall=args.target_recall, **overrides), index=index)
-        console.print(load_classifier_info(path))
+        path = train_classifier(args.task, world, config, index=index)
     elif args.method == "cross-encoder":
-        from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
-
-        path = train_cross_encoder_classifier(world, CrossEncoderClassifierConfig(target_recall=args.target_recall), index=index)
-        console.print(load_classifier_info(path))
+        path = train_cross_encoder_classifier(world, config, index=index)
     else:
-        path = optimize_prompt(args.task, world, OptimizeConfig(target_recall=args.target_recall), index=index)
+        path = optimize_prompt(args.task, world, config, index=index)
+    if Path(path).is_dir():
+        info = load_classifier_info(path)
+        console.print({k: info["dev"].get(k) for k in ("accuracy", "auc", "auc_by_qtype", "precision_at_recall", "recall")})
+        console.print({k: (round(v["threshold"], 3), round(v["precision"], 3), round(v["recall"], 3))
+                       for k, v in info["dev"].get("operating_points", {}).items()})
     console.print(f"{args.task} classifier ({args.method}): {path}")
     return 0
 
@@ -453,7 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--target-recall", type=float, default=0.95)
     p.add_argument("--no-retrieved-negatives", action="store_true",
-                   help="general task: train without the dense retriever's hard negatives")
+                   help="general task: train without the dense retriever's hard negatives and candidates")
+    p.add_argument("--out", default=None, help="output dir (optimize: the program JSON path)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any config field as a TOML value (repeatable); dotted keys reach sections, e.g. "
+                        "--set train_examples=24000 --set model.lr=5e-5 --set model.base_model=DIR")
     p.set_defaults(func=cmd_train_classifier)
 
     def retriever_options(p: argparse.ArgumentParser) -> None:

@@ -101,13 +101,17 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
         raise ValueError(f"[{where or cls.__name__}]: unknown keys {sorted(unknown)}; known: {sorted(known)}")
     kwargs = {}
     for name, value in data.items():
-        sub = sections.get((cls, name))
+        sub, default = sections.get((cls, name)), None
         if sub is None:
             factory = known[name].default_factory
             default = factory() if callable(factory) else None
             sub = type(default) if is_dataclass(default) else _optional_dataclass(hints.get(name))
         here = f"{where}.{name}" if where else name
-        kwargs[name] = from_dict(sub, value, here, sections) if sub is not None else value
+        if sub is None or isinstance(value, sub):
+            kwargs[name] = value
+        else:  # a partial section keeps the field's own default for what it does not set
+            base = {f.name: getattr(default, f.name) for f in fields(default)} if isinstance(default, sub) else {}
+            kwargs[name] = from_dict(sub, {**base, **value} if isinstance(value, dict) else value, here, sections)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
@@ -131,7 +135,8 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strings (the CLI's ``--set``) → a dict for ``from_dict``.
 
     Each value is read as a TOML value (``1e-4``, ``12``, ``true``, ``"a b"``), so ``--set`` and a
-    config file agree on types; ``none`` means None and any other bare word stays a string.
+    config file agree on types; ``none`` means None and any other bare word stays a string. A
+    dotted key (``model.lr=5e-5``) sets a field of a section.
     """
     import tomllib
 
@@ -142,10 +147,17 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         if not sep or not key:
             raise ValueError(f"--set wants KEY=VALUE, got {item!r}")
         if raw.lower() in ("none", "null"):
-            out[key] = None
-            continue
-        try:
-            out[key] = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key] = raw
+            value = None
+        else:
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw
+        *parents, leaf = key.split(".")  # "model.lr=5e-5" sets lr in the model section
+        table = out
+        for part in parents:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise ValueError(f"--set {item!r}: {part!r} is a value, not a section")
+        table[leaf] = value
     return out

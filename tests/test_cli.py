@@ -44,3 +44,25 @@ def test_help_lists_the_commands():
 def test_train_set_refuses_an_unknown_config_field_before_loading_anything(capsys):
     assert main(["train", "rewriter-sft", "--set", "learning_rate=1e-4"]) == 2
     assert "unknown keys ['learning_rate']" in capsys.readouterr().out
+
+
+def test_filter_thresholds_take_a_number_or_a_stored_operating_point(tmp_path):
+    import json
+
+    from tailsynth.cli import _threshold
+
+    for task, stored, point, expect in (("general", 0.3, 0.7, 0.7), ("rewrite", 0.2, 0.6, 0.4)):
+        model = tmp_path / task
+        model.mkdir()
+        info = {"task": task, "filter_threshold": stored, "dev": {"operating_points": {"precision=0.9": {"threshold": point}}}}
+        (model / "classifier.json").write_text(json.dumps(info))
+        assert _threshold(None, str(model)) == stored
+        assert _threshold("0.42", str(model)) == 0.42
+        assert _threshold("precision=0.9", str(model)) == pytest.approx(expect)  # the rewrite filter's drop convention
+        with pytest.raises(SystemExit, match="no stored operating point"):
+            _threshold("precision=0.5", str(model))
+        with pytest.raises(SystemExit, match="operating point"):
+            _threshold("f1=0.9", str(model))
+    assert _threshold(None, None) == 0.5
+    with pytest.raises(SystemExit, match="needs the filter's own classifier dir"):
+        _threshold("precision=0.9", None)

@@ -44,3 +44,20 @@ def test_set_overrides_read_values_as_toml_and_build_trainer_configs():
         from_dict(SFTConfig, parse_overrides(["lrr=1"]))
     with pytest.raises(ValueError, match="baseline must be one of"):
         from_dict(RLConfig, parse_overrides(["baseline=grup"]))
+
+
+def test_dotted_set_keys_reach_a_section_and_keep_its_own_defaults():
+    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig
+    from tailsynth.config import from_dict, parse_overrides
+
+    values = parse_overrides(["model.lr=5e-5", "model.base_model=/m/ce", "train_examples=100"])
+    assert values == {"model": {"lr": 5e-5, "base_model": "/m/ce"}, "train_examples": 100}
+    config = from_dict(CrossEncoderClassifierConfig, values)
+    default = CrossEncoderClassifierConfig().model
+    assert config.model.lr == 5e-5 and config.model.base_model == "/m/ce"
+    # the section's default_factory settings (2 epochs, no held-out split) survive a partial override
+    assert (config.model.epochs, config.model.eval_fraction) == (default.epochs, default.eval_fraction) == (2, 0.0)
+    with pytest.raises(ValueError, match=r"\[model\]: unknown keys \['lrr'\]"):
+        from_dict(CrossEncoderClassifierConfig, parse_overrides(["model.lrr=1"]))
+    with pytest.raises(ValueError, match="is a value, not a section"):
+        parse_overrides(["model=1", "model.lr=2"])

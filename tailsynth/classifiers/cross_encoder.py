@@ -28,8 +28,11 @@ from tailsynth.training.models import default_out_dir
 class CrossEncoderClassifierConfig:
     train_examples: int | None = 8000
     """Label- and source-balanced sample of the train split; None = all."""
-    dev_examples: int = 240
+    dev_examples: int = 1200
     target_recall: float = 0.95
+    calibration_sources: tuple[str, ...] | None = ("candidates",)
+    """Dev sources the thresholds are chosen on: the synthesis-shaped candidates, because that is
+    what the filter judges in the program (all dev rows when none of these is present)."""
     sources: tuple[str, ...] = GENERAL_SOURCES
     seed: int = 0
     model: BusinessRelevanceConfig = field(default_factory=lambda: BusinessRelevanceConfig(epochs=2, eval_fraction=0.0))
@@ -39,19 +42,28 @@ class CrossEncoderClassifierConfig:
 
 def train_cross_encoder_classifier(world, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
                                    index=None) -> Path:
-    """Train, pick the dev threshold at the target recall, write ``classifier.json``; returns the dir."""
-    task = get_task("general")
+    """Train, pick the dev thresholds (``calibrate_cross_encoder``), write ``classifier.json``;
+    returns the dir. ``config.model.base_model`` may be an earlier output dir, to train on."""
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("classifier-general-ce")
-    train = examples(world, task, "train", limit=config.train_examples, seed=config.seed, balanced=True, index=index,
-                     sources=config.sources)
-    dev = examples(world, task, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
+    train = examples(world, "general", "train", limit=config.train_examples, seed=config.seed, balanced=True,
+                     index=index, sources=config.sources)
     start = time.time()
     BusinessRelevance.train([r["query"] for r in train], [r["product"] for r in train], [r["label"] == "yes" for r in train],
                             config.model, out_dir=out_dir)
-    train_s = time.time() - start
-    start = time.time()
-    dev_metrics = evaluate(CrossEncoderScorer(out_dir), task, dev, target_recall=config.target_recall)
-    write_classifier_info(out_dir, task, dev_metrics, config.target_recall, backend="cross-encoder",
-                          train_examples=len(train), train_s=round(train_s, 1), eval_s=round(time.time() - start, 1),
-                          config=asdict(config))
+    calibrate_cross_encoder(world, out_dir, config, index, train_examples=len(train), train_s=round(time.time() - start, 1))
     return out_dir
+
+
+def calibrate_cross_encoder(world, out_dir: str | Path, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
+                            index=None, **extra) -> dict:
+    """Score the dev split with the cross-encoder in ``out_dir`` and (re)write its ``classifier.json``:
+    the threshold at ``config.target_recall`` and the named operating points, chosen on the
+    ``calibration_sources`` rows; AUC per source and query type. Cheap (seconds), so a model
+    trained elsewhere or further can be calibrated again without retraining."""
+    task = get_task("general")
+    dev = examples(world, task, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
+    start = time.time()
+    dev_metrics = evaluate(CrossEncoderScorer(out_dir), task, dev, target_recall=config.target_recall,
+                           calibration_sources=config.calibration_sources)
+    return write_classifier_info(Path(out_dir), task, dev_metrics, config.target_recall, backend="cross-encoder",
+                                 eval_s=round(time.time() - start, 1), config=asdict(config), **extra)

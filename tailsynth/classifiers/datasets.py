@@ -17,6 +17,11 @@ and ``source``.
   synthesis time: lexical look-alikes such as the premium brand's own products for "cheaper
   alternative to <brand> ..." or the very attribute a negative query excludes, which random
   same-type negatives almost never contain.
+  (d) with a catalog index, synthesis-shaped candidates (source ``candidates``): the union of the
+  index's top products for the query and its annotated good rewrites (what the program retrieves
+  once the rewriter works), labelled by the world's truth, positives and negatives alike. The
+  filter then learns on the distribution it judges at synthesis time, where relevant and
+  irrelevant products share type, words and retrieval rank.
 
 "Relevant items" for a threshold at target recall: ``relevant``/``partial`` rewrites (what the
 filter must keep) and ``yes`` pairs; ``positive_score`` maps label probabilities to that score.
@@ -142,7 +147,34 @@ def retrieved_negatives(world, split: str, index, per_query: int = 2, depth: int
     return out
 
 
-GENERAL_SOURCES = ("head", "longtail", "retrieved")
+def candidate_pairs(world, split: str, index, per_query: int = 8, depth: int = 50, rewrites: int = 4,
+                    seed: int = 0) -> list[dict]:
+    """Per world query of ``split``: up to ``per_query`` products from the union of the index's
+    top-``depth`` for the query text and its first ``rewrites`` good rewrites (the world's
+    annotated ones), half relevant and half not; the negatives are half the best-ranked
+    non-relevant products and half drawn from the rest of the union."""
+    texts = _product_index(world)[0]
+    good = {r["query_id"]: r["rewrites"][:rewrites] for r in world.rewrite_examples.to_pylist() if r["split"] == split}
+    queries = world.query_rows(split)
+    hits = index.search_union([[q["text"], *good.get(q["query_id"], [])] for q in queries], k=depth) if queries else []
+    rng = random.Random(f"{seed}-{split}-candidates")
+    out = []
+    for q, row in zip(queries, hits):
+        rel = world.relevant_ids(q["query_id"])
+        ranked = [h["product_id"] for h in row if h["product_id"] in texts]
+        pos = [p for p in ranked if p in rel]
+        neg = [p for p in ranked if p not in rel]
+        n_pos = min(len(pos), per_query // 2)
+        n_neg = min(len(neg), per_query - n_pos)
+        top = neg[: (n_neg + 1) // 2]
+        chosen_neg = top + rng.sample(neg[len(top):], min(n_neg - len(top), len(neg) - len(top)))
+        for pids, label in ((rng.sample(pos, n_pos), "yes"), (chosen_neg, "no")):
+            out += [{"query": q["text"], "product": texts[p], "label": label, "source": "candidates", "qtype": q["qtype"],
+                     "product_id": p} for p in pids]
+    return out
+
+
+GENERAL_SOURCES = ("head", "longtail", "retrieved", "candidates")
 
 
 def general_examples(world, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
@@ -160,6 +192,8 @@ def general_examples(world, split: str, sources: tuple[str, ...] = GENERAL_SOURC
         out += longtail_pairs(world, split)
     if "retrieved" in sources and index is not None and retrieved_per_query > 0:
         out += retrieved_negatives(world, split, index, retrieved_per_query)
+    if "candidates" in sources and index is not None:
+        out += candidate_pairs(world, split, index)
     return out
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tailsynth.classifiers.datasets import ClassifierTask, get_task
-from tailsynth.classifiers.thresholds import threshold_at_recall
+from tailsynth.classifiers.thresholds import operating_points, threshold_at_recall
 from tailsynth.serving.scorer import Scorer
 
 
@@ -22,13 +22,26 @@ def label_probs(scorer: Scorer, task: str | ClassifierTask, rows: Sequence[dict]
     return out
 
 
-def metrics_from_probs(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndarray, target_recall: float = 0.95) -> dict:
+def auc(scores, truth) -> float:
+    """ROC AUC of ``scores`` for ``truth``; nan when one class is missing."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.asarray(truth, dtype=bool)
+    return float(roc_auc_score(truth, scores)) if 0 < truth.sum() < len(truth) else float("nan")
+
+
+def metrics_from_probs(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndarray, target_recall: float = 0.95,
+                       calibration: Sequence[bool] | None = None) -> dict:
+    """Accuracy, the threshold at ``target_recall`` and the named ``operating_points`` of the
+    positive score. ``calibration`` (a mask over ``rows``) picks the rows thresholds are chosen
+    on, e.g. only the examples shaped like what the filter judges at synthesis time."""
     t = get_task(task)
     truth = [r["label"] for r in rows]
     pred = [t.labels[i] for i in np.asarray(probs).argmax(1)]
     positive = t.is_positive(truth)
     score = t.positive_score(probs)
-    thr = threshold_at_recall(score, positive, target_recall)
+    cal = np.ones(len(rows), bool) if calibration is None else np.asarray(calibration, dtype=bool)
+    thr = threshold_at_recall(score[cal], positive[cal], target_recall)
     argmax_keep = t.is_positive(pred)
     tp = int((argmax_keep & positive).sum())
     return {
@@ -42,6 +55,9 @@ def metrics_from_probs(task: str | ClassifierTask, rows: Sequence[dict], probs: 
         "target_recall": target_recall,
         "examples": float(len(rows)),
         "positive_rate": float(positive.mean()) if rows else float("nan"),
+        "auc": auc(score, positive),
+        "calibration_examples": int(cal.sum()),
+        "operating_points": operating_points(score[cal], positive[cal]),
     }
 
 
@@ -55,9 +71,25 @@ def accuracy_by(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndar
     return {g: float(np.mean(v)) for g, v in sorted(groups.items())}
 
 
+def auc_by(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndarray, field: str) -> dict[str, float]:
+    """AUC of the positive score per value of ``field`` (nan where a group has one class)."""
+    t = get_task(task)
+    score, positive = t.positive_score(probs), t.is_positive([r["label"] for r in rows])
+    keys = np.array([str(r.get(field)) for r in rows])
+    return {g: auc(score[keys == g], positive[keys == g]) for g in sorted(set(keys))}
+
+
 def evaluate(scorer: Scorer, task: str | ClassifierTask, rows: Sequence[dict], demos: Sequence[dict] = (),
-             target_recall: float = 0.95) -> dict:
-    """Metrics of ``metrics_from_probs`` plus ``accuracy_by_source``."""
+             target_recall: float = 0.95, calibration_sources: Sequence[str] | None = None) -> dict:
+    """Metrics of ``metrics_from_probs`` plus accuracy per source and AUC per source and query
+    type. ``calibration_sources``: choose thresholds on the rows of these sources only (those
+    present; all rows when none is)."""
     probs = label_probs(scorer, task, rows, demos)
-    return {**metrics_from_probs(task, rows, probs, target_recall),
-            "accuracy_by_source": accuracy_by(task, rows, probs, "source")}
+    cal = None
+    if calibration_sources:
+        cal = [r.get("source") in calibration_sources for r in rows]
+        cal = cal if any(cal) else None
+    return {**metrics_from_probs(task, rows, probs, target_recall, cal),
+            "accuracy_by_source": accuracy_by(task, rows, probs, "source"),
+            "auc_by_source": auc_by(task, rows, probs, "source"),
+            "auc_by_qtype": auc_by(task, [r for r in rows if r.get("qtype")], probs[[bool(r.get("qtype")) for r in rows]], "qtype")}

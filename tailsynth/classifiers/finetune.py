@@ -23,6 +23,7 @@ import torch
 from tailsynth.adapters import CompactAdapter
 from tailsynth.classifiers.datasets import GENERAL_SOURCES, ClassifierTask, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
+from tailsynth.classifiers.thresholds import parse_point
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
 from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, set_threads,
                                        trainable_parameters, write_summary)
@@ -139,12 +140,20 @@ def load_classifier_info(path: str | Path) -> dict:
     return json.loads((Path(path) / CLASSIFIER_FILE).read_text())
 
 
-def filter_threshold(path: str | Path) -> float:
+def filter_threshold(path: str | Path, point: str | None = None) -> float:
     """Stored threshold of a fine-tuned classifier (or optimized program JSON / its dir) in the
-    filter's convention: ``RewriteFilter(drop_threshold=...)`` or ``GeneralRelevanceFilter(threshold=...)``."""
+    filter's convention: ``RewriteFilter(drop_threshold=...)`` or ``GeneralRelevanceFilter(threshold=...)``.
+    ``point`` names one of the stored dev operating points (``"precision=0.9"``, ``"recall=0.8"``;
+    see ``classifiers.thresholds.operating_points``) instead of the default target-recall one."""
     p = Path(path)
     info = load_classifier_info(p) if p.is_dir() else json.loads(p.read_text())
-    return float(info["filter_threshold"])
+    if point is None:
+        return float(info["filter_threshold"])
+    parse_point(point)
+    points = info.get("dev", {}).get("operating_points", {})
+    if point not in points:
+        raise ValueError(f"{path}: no stored operating point {point!r}; stored: {sorted(points) or 'none (retrain to store them)'}")
+    return _filter_threshold(get_task(info["task"]), float(points[point]["threshold"]))
 
 
 def load_filter(path: str | Path, device: str | None = None):

@@ -54,13 +54,48 @@ def test_retrieved_negatives_are_top_ranked_and_never_relevant(small_world, tmp_
         top = [p for p, _ in index.search([q["text"]], 20)[0] if p not in small_world.relevant_ids(q["query_id"])]
         assert pid in top[:2]  # the best-ranked non-relevant ones, in rank order
     # the general train set round-robins over (source, label) groups, retrieved negatives included
-    rows = examples(small_world, "general", "train", limit=10, balanced=True, index=index)
+    rows = examples(small_world, "general", "train", limit=14, balanced=True, index=index)
     assert [(r["source"], r["label"]) for r in rows] == [
-        ("head", "yes"), ("head", "no"), ("longtail", "yes"), ("longtail", "no"), ("retrieved", "no")] * 2
+        ("candidates", "yes"), ("candidates", "no"), ("head", "yes"), ("head", "no"), ("longtail", "yes"),
+        ("longtail", "no"), ("retrieved", "no")] * 2
     focused = examples(small_world, "general", "train", limit=30, balanced=True, index=index, sources=("longtail", "retrieved"))
     assert {r["source"] for r in focused} == {"longtail", "retrieved"}
     with pytest.raises(ValueError, match="unknown general example sources"):
         examples(small_world, "general", "train", sources=("clicks",))
+
+
+def test_candidate_pairs_are_retrieved_true_to_the_world_and_half_positive(small_world, tmp_path):
+    from tailsynth.classifiers.datasets import candidate_pairs
+    from tailsynth.demo import world_catalog
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tests.encoders import HashEncoder
+
+    catalog = world_catalog(small_world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path)
+    rows = candidate_pairs(small_world, "dev", index, per_query=6, depth=30)
+    assert rows and {r["source"] for r in rows} == {"candidates"} and {r["label"] for r in rows} == {"yes", "no"}
+    dev = small_world.query_rows("dev")
+    texts = [q["text"] for q in dev]
+    queries = {q["text"]: q for q in dev if texts.count(q["text"]) == 1}  # a repeated text is two queries' rows
+    good = {r["query_id"]: r["rewrites"][:4] for r in small_world.rewrite_examples.to_pylist()}
+    by_text = dict(zip(catalog.texts, catalog.ids))
+    per_query: dict[str, list[dict]] = {}
+    for r in rows:
+        per_query.setdefault(r["query"], []).append(r)
+    for text, group in [(t, g) for t, g in per_query.items() if t in queries][:40]:
+        q = queries[text]
+        union = index.search_union([[text, *good.get(q["query_id"], [])]], k=30)[0]
+        ranked = [h["product_id"] for h in union]
+        pids = [r["product_id"] for r in group]
+        assert [by_text[r["product"]] for r in group] == [by_text[catalog.text(p)] for p in pids]
+        assert len(group) <= 6 and len(set(pids)) == len(pids) and set(pids) <= set(ranked)  # retrieved, no repeats
+        for r, pid in zip(group, pids):
+            assert small_world.judge(q["query_id"], [pid])[0] == (r["label"] == "yes")
+        n_yes = sum(r["label"] == "yes" for r in group)
+        assert n_yes <= 3
+        negs = [pid for pid, r in zip(pids, group) if r["label"] == "no"]
+        best = [p for p in ranked if p not in small_world.relevant_ids(q["query_id"])]
+        assert negs[: (len(negs) + 1) // 2] == best[: (len(negs) + 1) // 2]  # half are the best-ranked look-alikes
 
 
 def test_balanced_sample_round_robins_labels(small_world):
@@ -120,6 +155,42 @@ def test_threshold_at_recall_toy_known_answer():
     assert np.isnan(threshold_at_recall([0.1], [0]).threshold)
 
 
+def test_threshold_at_precision_toy_known_answer():
+    from tailsynth.classifiers.thresholds import operating_points, parse_point, threshold_at_precision
+
+    scores = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+    truth = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1]
+    # precision by threshold: 1, 1, 2/3, 3/4, 4/5, 4/6, 5/7, 6/8, 6/9, 7/10, 7/11, 8/12
+    r = threshold_at_precision(scores, truth, 0.8)  # lowest threshold with precision >= 0.8 is 0.7 (4/5)
+    assert r.threshold == 0.7 and r.precision == pytest.approx(0.8) and r.recall == pytest.approx(4 / 8)
+    r = threshold_at_precision(scores, truth, 0.75)  # 0.4 reaches 6/8 exactly, and keeps more than 0.8 does
+    assert r.threshold == 0.4 and r.recall == pytest.approx(6 / 8)
+    assert threshold_at_precision(scores, truth, 1.0).threshold == 0.9
+    r = threshold_at_precision([0.9, 0.8], [0, 1], 0.99)  # unreachable: the most precise point, below target
+    assert r.threshold == 0.8 and r.precision == pytest.approx(0.5)
+    assert threshold_at_precision([0.5, 0.5, 0.5], [1, 0, 1], 0.6).precision == pytest.approx(2 / 3)  # ties kept
+    points = operating_points(scores, truth, recalls=(0.75,), precisions=(0.8,))
+    assert set(points) == {"recall=0.75", "precision=0.8"} and points["precision=0.8"]["threshold"] == 0.7
+    assert parse_point("precision=0.9") == ("precision", 0.9)
+    for bad in ("precision", "f1=0.5", "recall=1.5", "recall=x"):
+        with pytest.raises(ValueError, match="operating point"):
+            parse_point(bad)
+
+
+def test_auc_and_metrics_choose_thresholds_on_the_calibration_rows():
+    from tailsynth.classifiers.evaluate import auc
+
+    assert auc([0.9, 0.8, 0.3, 0.1], [1, 1, 0, 0]) == 1.0 and auc([0.1, 0.9], [1, 0]) == 0.0
+    assert auc([0.5, 0.5], [1, 0]) == 0.5 and np.isnan(auc([0.3, 0.4], [1, 1]))
+    rows = [{"query": "q", "product": str(i), "label": lab} for i, lab in enumerate(["yes", "no", "yes", "no"])]
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
+    every = metrics_from_probs("general", rows, probs, 1.0)
+    assert every["threshold"] == 0.3 and every["calibration_examples"] == 4 and every["auc"] == 0.75
+    first = metrics_from_probs("general", rows, probs, 1.0, calibration=[True, True, False, False])
+    assert first["threshold"] == 0.9 and first["calibration_examples"] == 2  # chosen on rows 0-1 only
+    assert first["operating_points"]["precision=0.9"]["threshold"] == 0.9
+
+
 @pytest.mark.integration
 def test_optimizer_end_to_end_puts_demos_into_filter(small_world, tmp_path):
     from tailsynth.classifiers.optimize import OptimizeConfig, apply_optimized, optimize_prompt
@@ -172,6 +243,9 @@ def test_cross_encoder_backend_trains_and_serves_the_general_filter(small_world,
     assert isinstance(scorer, CrossEncoderScorer)
     filt = load_filter(out)
     assert isinstance(filt, GeneralRelevanceFilter) and filt.threshold == filter_threshold(out)
+    assert filter_threshold(out, "precision=0.9") == info["dev"]["operating_points"]["precision=0.9"]["threshold"]
+    with pytest.raises(ValueError, match="no stored operating point"):
+        filter_threshold(out, "precision=0.5")
     pairs = [("toilet keeps running", "toilet flapper"), ("toilet keeps running", "garden hose")]
     probs = scorer.label_probs(filt.signature, [{"query": q, "product": t} for q, t in pairs], ("yes", "no"))
     np.testing.assert_allclose(probs.sum(1), 1.0)

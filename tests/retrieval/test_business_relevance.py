@@ -40,5 +40,5 @@ def test_trains_saves_loads(tmp_path):
 
     loaded = BusinessRelevance.load(tmp_path / "br", device="cpu")
     assert loaded.config.threshold == config.threshold
-    assert loaded.metrics["split"] == "train"
+    assert loaded.metrics["split"] == "train_sample" and loaded.metrics["n"] == min(len(queries), 2000)
     np.testing.assert_allclose(loaded.score_pairs(queries, texts), model.score_pairs(queries, texts), atol=1e-5)
