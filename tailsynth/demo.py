@@ -70,7 +70,7 @@ def demo_general_filter_config():
     from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
 
     return CrossEncoderClassifierConfig(train_examples=6000, dev_examples=600,
-                                        model=BusinessRelevanceConfig(epochs=1, eval_fraction=0.0))
+                                        model=BusinessRelevanceConfig(epochs=1, lr=5e-5, eval_fraction=0.0))
 
 
 def ensure_general_filter(world, out_dir: Path | None = None, config=None, index=None) -> Path:
