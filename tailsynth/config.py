@@ -107,7 +107,7 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
             default = factory() if callable(factory) else None
             sub = type(default) if is_dataclass(default) else _optional_dataclass(hints.get(name))
         here = f"{where}.{name}" if where else name
-        if sub is None or isinstance(value, sub):
+        if sub is None or value is None or isinstance(value, sub):  # None: an optional section left out
             kwargs[name] = value
         else:  # a partial section keeps the field's own default for what it does not set
             base = {f.name: getattr(default, f.name) for f in fields(default)} if isinstance(default, sub) else {}
