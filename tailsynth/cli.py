@@ -104,7 +104,8 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tailsynth.demo import run_demo
 
-    run_demo(per_type=args.per_type, store_path=args.store)
+    run_demo(per_type=args.per_type, store_path=args.store, relevance_model=args.relevance_model,
+             general_threshold=_threshold(args.general_threshold, args.relevance_model))
     return 0
 
 
@@ -421,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="embedded default end to end: demo world, synthesis, funnel, accuracy")
     p.add_argument("--per-type", type=int, default=20)
     p.add_argument("--store", default=DEFAULT_STORE)
+    p.add_argument("--relevance-model", default=None,
+                   help="a trained general filter dir (`train classifier --task general --method cross-encoder`) "
+                        "instead of the zero-shot packaged LM")
+    p.add_argument("--general-threshold", default=None,
+                   help="a number or a stored operating point of --relevance-model, e.g. precision=0.9 "
+                        "(default: its stored threshold, else 0.5)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("synthesize", help="synthesize query→product pairs into the store")

@@ -1,12 +1,10 @@
-"""The embedded default, end to end: demo world → trained business model and general relevance
-filter → synthesis → funnel.
+"""The embedded default, end to end: demo world → trained business model → synthesis → funnel.
 
 Everything it builds is cached under ``cache_dir()``, so the second run only synthesizes.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -56,39 +54,6 @@ def ensure_business_model(world, out_dir: Path | None = None, max_examples: int 
     return out_dir
 
 
-DEMO_GENERAL_FILTER_DIR = "general-filter-demo"
-DEMO_OPERATING_POINT = "precision=0.9"
-"""The general filter decides which pairs train the retriever, so the demo keeps pairs at the dev
-threshold for 90 % precision (the rewrite filter upstream stays at high recall)."""
-
-
-def demo_general_filter_config():
-    """A small cross-encoder general filter (~200 steps on 2 CPU cores): the zero-shot 135M LM
-    says yes to nearly every pair (36 % dev accuracy), which is what the filter exists to stop.
-    ``tailsynth train classifier --task general --method cross-encoder`` trains a larger one."""
-    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig
-    from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
-
-    return CrossEncoderClassifierConfig(train_examples=6000, dev_examples=600,
-                                        model=BusinessRelevanceConfig(epochs=1, lr=5e-5, eval_fraction=0.0))
-
-
-def ensure_general_filter(world, out_dir: Path | None = None, config=None, index=None) -> Path:
-    """Train the demo's cross-encoder general filter (``config``, default ``demo_general_filter_config()``)
-    with its dev thresholds, unless ``out_dir`` already holds one. ``index``: the catalog index
-    its retrieved training examples come from (default ``world_index(world)``)."""
-    from tailsynth.classifiers.cross_encoder import train_cross_encoder_classifier
-    from tailsynth.classifiers.finetune import CLASSIFIER_FILE
-    from tailsynth.training.models import default_out_dir
-
-    out_dir = Path(out_dir or default_out_dir(DEMO_GENERAL_FILTER_DIR))
-    if (out_dir / CLASSIFIER_FILE).exists():
-        return out_dir
-    config = replace(config or demo_general_filter_config(), out_dir=str(out_dir))
-    console.print(f"training the general relevance filter (cross-encoder) on {config.train_examples} labelled pairs")
-    return train_cross_encoder_classifier(world, config, index=index if index is not None else world_index(world))
-
-
 def world_program(world, config: SynthesisConfig):
     """The synthesis program over the demo world's catalog, with its few-shot rewrite demos (see
     ``demos_for``) and (unless the config names one) the world-trained business relevance model."""
@@ -120,25 +85,25 @@ def synthesize_world(
     return world_program(world, config).run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
 
 
-def run_demo(per_type: int = 20, store_path: str = "store.duckdb", seed: int = 0) -> RunSummary:
+def run_demo(per_type: int = 20, store_path: str = "store.duckdb", seed: int = 0,
+             relevance_model: str | None = None, general_threshold: float = 0.5) -> RunSummary:
     """The README's first command: world, models, synthesis of ``per_type`` test queries per type,
-    then the funnel and the accuracy of what was kept, judged by the world's ground truth."""
+    then the funnel and the accuracy of what was kept, judged by the world's ground truth.
+    ``relevance_model``: a trained general filter (``tailsynth train classifier --task general
+    --method cross-encoder``) instead of the zero-shot packaged LM, kept at ``general_threshold``."""
     from rich.table import Table
 
+    from tailsynth.config import LMConfig
     from tailsynth.evals.pairs import pair_accuracy, rewrite_accuracy
     from tailsynth.world import load_world
 
     world = load_world(seed=seed)
     console.print(f"demo world: {world.stats()['products']} products, {len(world.queries)} queries")
     # Smaller than the paper (top-200, all survivors) so the demo fits ~15 min on 2 CPU cores:
-    # the cross-encoders score ~75-150 pairs/s there and the LM rewrite filter ~15.
-    from tailsynth.classifiers.finetune import filter_threshold
-    from tailsynth.config import LMConfig
-
-    general = ensure_general_filter(world)
-    config = SynthesisConfig(rewriter=ensure_rewriter(world), max_general_per_query=50, top_k=100,
-                             relevance_lm=LMConfig(model=str(general)),
-                             general_threshold=filter_threshold(general, DEMO_OPERATING_POINT))
+    # the cross-encoder scores ~75-150 pairs/s there and the LM filter ~15.
+    config = SynthesisConfig(rewriter=ensure_rewriter(world), max_general_per_query=50 if relevance_model else 20, top_k=100,
+                             relevance_lm=LMConfig(model=relevance_model) if relevance_model else None,
+                             general_threshold=general_threshold)
     with Store(store_path) as store:
         summary = synthesize_world(world, config, store, per_type=per_type)
         pairs = pair_accuracy(store, summary.run_id, world.judge)

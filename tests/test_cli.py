@@ -66,3 +66,10 @@ def test_filter_thresholds_take_a_number_or_a_stored_operating_point(tmp_path):
     assert _threshold(None, None) == 0.5
     with pytest.raises(SystemExit, match="needs the filter's own classifier dir"):
         _threshold("precision=0.9", None)
+
+
+def test_demo_takes_a_trained_general_filter_and_an_operating_point():
+    args = build_parser().parse_args(["demo", "--relevance-model", "/m/ce", "--general-threshold", "precision=0.9"])
+    assert (args.relevance_model, args.general_threshold, args.per_type) == ("/m/ce", "precision=0.9", 20)
+    plain = build_parser().parse_args(["demo"])
+    assert plain.relevance_model is None and plain.general_threshold is None

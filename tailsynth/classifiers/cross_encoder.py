@@ -35,6 +35,10 @@ class CrossEncoderClassifierConfig:
     what the filter judges in the program (all dev rows when none of these is present)."""
     sources: tuple[str, ...] = GENERAL_SOURCES
     seed: int = 0
+    """Seeds the training sample and the training run."""
+    dev_seed: int = 1
+    """Seeds the dev sample, apart from ``seed``: rounds trained with different seeds are
+    calibrated and compared on the same dev rows."""
     model: BusinessRelevanceConfig = field(default_factory=lambda: BusinessRelevanceConfig(epochs=2, eval_fraction=0.0))
     out_dir: str | None = None
     """Default: cache_dir()/models/classifier-general-ce."""
@@ -61,7 +65,7 @@ def calibrate_cross_encoder(world, out_dir: str | Path, config: CrossEncoderClas
     ``calibration_sources`` rows; AUC per source and query type. Cheap (seconds), so a model
     trained elsewhere or further can be calibrated again without retraining."""
     task = get_task("general")
-    dev = examples(world, task, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
+    dev = examples(world, task, "dev", limit=config.dev_examples, seed=config.dev_seed, index=index, sources=config.sources)
     start = time.time()
     dev_metrics = evaluate(CrossEncoderScorer(out_dir), task, dev, target_recall=config.target_recall,
                            calibration_sources=config.calibration_sources)

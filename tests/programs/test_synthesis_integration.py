@@ -68,33 +68,3 @@ def test_few_shot_demos_go_to_the_packaged_or_served_rewriter_not_a_fine_tuned_o
     assert demos_for(small_world, served) == packaged
     assert demos_for(small_world, SynthesisConfig(rewriter=LMConfig(model=str(tmp_path)))) is None
 
-
-@pytest.mark.integration
-def test_demo_general_filter_is_a_cached_cross_encoder_with_a_precision_operating_point(small_world, tmp_path):
-    from tailsynth.classifiers import examples
-    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig
-    from tailsynth.classifiers.finetune import filter_threshold, load_classifier_info
-    from tailsynth.config import LMConfig
-    from tailsynth.demo import DEMO_OPERATING_POINT, demo_general_filter_config, ensure_general_filter, world_catalog
-    from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
-    from tailsynth.retrieval.catalog_index import CatalogIndex
-    from tailsynth.serving import make_scorer
-    from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer
-    from tests.encoders import HashEncoder
-
-    demo = demo_general_filter_config()
-    assert demo.sources[-1] == "candidates" and demo.calibration_sources == ("candidates",)
-    catalog = world_catalog(small_world)
-    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path / "index")
-    tiny = CrossEncoderClassifierConfig(train_examples=32, dev_examples=40,
-                                        model=BusinessRelevanceConfig(epochs=1, batch_size=16, eval_fraction=0.0))
-    out = ensure_general_filter(small_world, tmp_path / "gf", config=tiny, index=index)
-    info = load_classifier_info(out)
-    dev = examples(small_world, "general", "dev", limit=40, seed=tiny.seed + 1, index=index)
-    n_candidates = sum(r["source"] == "candidates" for r in dev)
-    assert info["train_examples"] == 32 and 0 < n_candidates == info["dev"]["calibration_examples"] < 40
-    assert 0.0 <= filter_threshold(out, DEMO_OPERATING_POINT) <= 1.0
-    assert isinstance(make_scorer(LMConfig(model=str(out))), CrossEncoderScorer)
-    stamp = (out / "classifier.json").stat().st_mtime_ns
-    assert ensure_general_filter(small_world, tmp_path / "gf", config=tiny, index=index) == out  # cached: not retrained
-    assert (out / "classifier.json").stat().st_mtime_ns == stamp
