@@ -73,3 +73,10 @@ def test_demo_takes_a_trained_general_filter_and_an_operating_point():
     assert (args.relevance_model, args.general_threshold, args.per_type) == ("/m/ce", "precision=0.9", 20)
     plain = build_parser().parse_args(["demo"])
     assert plain.relevance_model is None and plain.general_threshold is None
+
+
+def test_train_classifier_refuses_unknown_set_keys_before_loading_anything():
+    with pytest.raises(SystemExit, match=r"\[model\]: unknown keys \['lrr'\]"):
+        main(["train", "classifier", "--task", "general", "--method", "cross-encoder", "--set", "model.lrr=1"])
+    with pytest.raises(SystemExit, match=r"unknown keys \['stepz'\]"):
+        main(["train", "classifier", "--task", "rewrite", "--set", "stepz=3"])
