@@ -47,32 +47,35 @@ def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
 
 def _threshold(given: str | None, model_dir: str | None) -> float:
     """A number wins; a named operating point (``precision=0.9``) or nothing reads the fine-tuned
-    classifier dir's stored threshold; else 0.5."""
-    from tailsynth.classifiers.finetune import CLASSIFIER_FILE
-
-    if given is None:
-        return _stored_threshold(model_dir, None)
-    try:
-        return float(given)
-    except ValueError:
-        pass
-    if not model_dir or not (Path(model_dir) / CLASSIFIER_FILE).exists():
-        raise SystemExit(f"threshold {given!r}: a named operating point needs the filter's own classifier dir "
-                         "(--relevance-model / --rewrite-filter-model)")
-    try:
-        return _stored_threshold(model_dir, given)
-    except ValueError as e:
-        raise SystemExit(str(e)) from None
-
-
-def _stored_threshold(model_dir: str | None, point: str | None) -> float:
+    classifier dir's stored threshold; else 0.5 (a name without a classifier dir is an error)."""
     from tailsynth.classifiers.finetune import CLASSIFIER_FILE, filter_threshold
 
-    if not model_dir or not (Path(model_dir) / CLASSIFIER_FILE).exists():
+    stored = bool(model_dir) and (Path(model_dir) / CLASSIFIER_FILE).exists()
+    if given is not None:
+        try:
+            return float(given)
+        except ValueError:
+            if not stored:
+                raise SystemExit(f"threshold {given!r}: a named operating point needs the filter's own classifier dir "
+                                 "(--relevance-model / --rewrite-filter-model)") from None
+    if not stored:
         return 0.5
-    thr = filter_threshold(model_dir, point)
-    console.print(f"{model_dir}: stored threshold {thr:.3f}" + (f" ({point})" if point else ""))
+    try:
+        thr = filter_threshold(model_dir, given)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    console.print(f"{model_dir}: stored threshold {thr:.3f}" + (f" ({given})" if given else ""))
     return thr
+
+
+def _add_general_filter_options(p: argparse.ArgumentParser) -> None:
+    """The general relevance filter's own model and its threshold (synthesis commands and the demo)."""
+    p.add_argument("--relevance-model", default=None,
+                   help="the general relevance filter's own model dir (`train classifier --task general` output, "
+                        "LM or cross-encoder) instead of the --general LM")
+    p.add_argument("--general-threshold", default=None,
+                   help="keep pairs with p_yes >= this, or a stored dev operating point of --relevance-model such as "
+                        "precision=0.9 or recall=0.8 (default: its stored threshold, else 0.5)")
 
 
 def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
@@ -89,11 +92,7 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--business-threshold", type=float, default=0.5)
     p.add_argument("--rewrite-filter-model", default=None,
                    help="the rewrite filter's own LM dir (e.g. `train classifier --task rewrite` output)")
-    p.add_argument("--relevance-model", default=None,
-                   help="the general relevance filter's own LM dir (e.g. `train classifier --task general` output)")
-    p.add_argument("--general-threshold", default=None,
-                   help="keep pairs with p_yes >= this, or a stored dev operating point of --relevance-model such as "
-                        "precision=0.9 or recall=0.8 (default: its stored threshold, else 0.5)")
+    _add_general_filter_options(p)
     p.add_argument("--rewrite-drop-threshold", default=None,
                    help="drop rewrites with p(irrelevant) > this, or a stored operating point of --rewrite-filter-model "
                         "(default: its stored one, else 0.5)")
@@ -422,12 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="embedded default end to end: demo world, synthesis, funnel, accuracy")
     p.add_argument("--per-type", type=int, default=20)
     p.add_argument("--store", default=DEFAULT_STORE)
-    p.add_argument("--relevance-model", default=None,
-                   help="a trained general filter dir (`train classifier --task general --method cross-encoder`) "
-                        "instead of the zero-shot packaged LM")
-    p.add_argument("--general-threshold", default=None,
-                   help="a number or a stored operating point of --relevance-model, e.g. precision=0.9 "
-                        "(default: its stored threshold, else 0.5)")
+    _add_general_filter_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("synthesize", help="synthesize query→product pairs into the store")

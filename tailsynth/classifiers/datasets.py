@@ -167,7 +167,7 @@ def candidate_pairs(world, split: str, index, per_query: int = 8, depth: int = 5
         n_pos = min(len(pos), per_query // 2)
         n_neg = min(len(neg), per_query - n_pos)
         top = neg[: (n_neg + 1) // 2]
-        chosen_neg = top + rng.sample(neg[len(top):], min(n_neg - len(top), len(neg) - len(top)))
+        chosen_neg = top + rng.sample(neg[len(top):], n_neg - len(top))
         for pids, label in ((rng.sample(pos, n_pos), "yes"), (chosen_neg, "no")):
             out += [{"query": q["text"], "product": texts[p], "label": label, "source": "candidates", "qtype": q["qtype"],
                      "product_id": p} for p in pids]

@@ -72,11 +72,12 @@ def accuracy_by(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndar
 
 
 def auc_by(task: str | ClassifierTask, rows: Sequence[dict], probs: np.ndarray, field: str) -> dict[str, float]:
-    """AUC of the positive score per value of ``field`` (nan where a group has one class)."""
+    """AUC of the positive score per value of ``field`` (nan where a group has one class); rows
+    without the field (e.g. head pairs have no query type) are left out."""
     t = get_task(task)
     score, positive = t.positive_score(probs), t.is_positive([r["label"] for r in rows])
-    keys = np.array([str(r.get(field)) for r in rows])
-    return {g: auc(score[keys == g], positive[keys == g]) for g in sorted(set(keys))}
+    keys = np.array([str(r.get(field) or "") for r in rows])
+    return {g: auc(score[keys == g], positive[keys == g]) for g in sorted(set(keys) - {""})}
 
 
 def evaluate(scorer: Scorer, task: str | ClassifierTask, rows: Sequence[dict], demos: Sequence[dict] = (),
@@ -92,4 +93,4 @@ def evaluate(scorer: Scorer, task: str | ClassifierTask, rows: Sequence[dict], d
     return {**metrics_from_probs(task, rows, probs, target_recall, cal),
             "accuracy_by_source": accuracy_by(task, rows, probs, "source"),
             "auc_by_source": auc_by(task, rows, probs, "source"),
-            "auc_by_qtype": auc_by(task, [r for r in rows if r.get("qtype")], probs[[bool(r.get("qtype")) for r in rows]], "qtype")}
+            "auc_by_qtype": auc_by(task, rows, probs, "qtype")}
