@@ -180,3 +180,30 @@ def test_bad_labels_name_the_row(tmp_path):
     path.write_text("run_id,query_id,qtype,query,product_id,label\nr,a,qa,x,p1,yes\nr,a,qa,x,p2,maybe\n")
     with pytest.raises(DataFileError, match="row 2: column 'label'"):
         import_audit_labels(path)
+
+
+def test_automatic_audit_of_a_shifted_run_with_its_train_truth(tmp_path):
+    # The transfer test's pair-precision audit: kept pairs of the shifted world's train queries,
+    # judged by the truth file written next to the user files (not part of them).
+    from tailsynth.io.loaders import load_qrels, load_queries, qrels_judge
+    from tailsynth.world.shift import ShiftConfig, generate_shifted, write_shifted_files
+
+    config = ShiftConfig(n_products=1500, head_queries=50, train_queries_per_type=3, test_queries_per_type=1)
+    files = write_shifted_files(tmp_path / "data", config)
+    world = generate_shifted(config)
+    train = load_queries(files["train_queries"])
+    store = Store(tmp_path / "s.duckdb")
+    store.start_run("shift", "synthesis", {"business_threshold": 0.5}, {})
+    qtype = {q["query_id"]: q["qtype"] for q in world.queries}
+    store.insert("queries", [("shift", q["query_id"], q["text"], qtype[q["query_id"]]) for q in train])
+    rows = []
+    for q in train:  # one relevant and one irrelevant kept pair per query
+        rel = sorted(world.qrels[q["query_id"]])[0]
+        other = next(p["product_id"] for p in world.products if p["product_id"] not in world.qrels[q["query_id"]])
+        rows += [("shift", q["query_id"], pid, 1, 1, 0.9, 0.9, True) for pid in (rel, other)]
+    store.insert("pairs", rows)
+    store.finish_run("shift")
+    report, _ = automatic_audit(store, "shift", qrels_judge(load_qrels(files["train_truth"])))
+    assert {t: (p.labelled, p.relevant) for t, p in report.items() if t != "all"} == {
+        t: (6, 3) for t in ("alternative", "knowledge", "negative", "qa")}
+    assert report["all"].precision == pytest.approx(0.5)
