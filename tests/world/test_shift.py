@@ -154,3 +154,15 @@ def test_write_is_deterministic_and_skips_when_present(files):
 
 
 SMALL_TYPES = ("qa", "knowledge", "alternative", "negative")
+
+
+def test_command_line_writes_the_files(tmp_path, capsys):
+    from tailsynth.world.shift import main
+
+    files = main(["--out", str(tmp_path / "d"), "--n-products", "1500", "--head-queries", "40", "--seed", "11",
+                  "--train-queries-per-type", "2", "--test-queries-per-type", "2", "--rater-noise", "0.1"])
+    assert all(p.exists() for p in files.values())
+    assert "catalog: " in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["n_products"], manifest["rater_noise"]) == (11, 1500, 0.1)
+    assert len(load_queries(files["test_queries"])) == 8
