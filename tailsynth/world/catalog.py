@@ -91,13 +91,17 @@ def attribute_string(attrs: dict) -> str:
     return ", ".join(ps[0] for a, v in attrs.items() if (ps := L.value_phrases(a, v)))
 
 
-def generate_products(seed: int, n_products: int) -> list[dict]:
-    """Deterministic catalog of ``n_products`` rows spread evenly over all product types."""
+def generate_products(seed: int, n_products: int, brands: dict[str, dict[str, tuple[str, ...]]] | None = None) -> list[dict]:
+    """Deterministic catalog of ``n_products`` rows spread evenly over all product types.
+
+    ``brands`` (type -> tier -> names) defaults to the standard ``lexicon.BRANDS``; a shifted world
+    passes its own set."""
+    brands = L.BRANDS if brands is None else brands
     rng, rows = random.Random(seed * 7919 + 1), []
     for i in range(n_products):
         t = L.TYPES[i % len(L.TYPES)]
         tier = rng.choices([x for x, _ in _TIER_P], weights=[w for _, w in _TIER_P])[0]
-        brand = rng.choice(L.BRANDS[t.name][tier])
+        brand = rng.choice(brands[t.name][tier])
         attrs = {a: rng.choice(vs) for a, vs in t.attrs.items()}
         rows.append({"product_id": "", "title": _title(rng, t, brand, attrs),
                      "description": _description(rng, t, attrs, _uses(t, attrs)), "brand": brand, "brand_tier": tier,

@@ -248,19 +248,22 @@ _PREMIUM = {"vacuum": ["Dysonic", "Mielen"], "drill": ["DeWalton", "Milwauk"], "
 _SYL = ["ka", "lo", "ver", "tri", "ma", "zen", "dor", "pi", "qua", "rex", "sol", "ti", "na", "bri", "co", "vel", "mar", "ost", "ul", "gra"]
 
 
-def _brand_name(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYL) for _ in range(rng.choice((2, 3)))).capitalize()
+def make_brands(seed: int = 1234, syllables: list[str] | None = None, fixed_premium: dict[str, list[str]] | None = None,
+                avoid: frozenset[str] = frozenset()) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Brands per type and tier from a fixed RNG (not the world seed), so brand names are stable everywhere.
 
-
-def _make_brands() -> dict[str, dict[str, tuple[str, ...]]]:
-    """Brands per type and tier; a fixed RNG (not the world seed) so brand names are stable everywhere."""
-    rng, used, out = random.Random(1234), set(), {}
+    The defaults give the standard world's brands; a shifted world passes another seed and syllable
+    set and ``avoid`` (the standard names) to get a disjoint brand set."""
+    syllables = _SYL if syllables is None else syllables
+    fixed_premium = _PREMIUM if fixed_premium is None else fixed_premium
+    rng, used, out = random.Random(seed), set(avoid), {}
     for t in TYPES:
         tiers = {}
         for tier, n in (("premium", 2), ("mid", 3), ("budget", 3)):
-            names = list(_PREMIUM.get(t.name, [])) if tier == "premium" else []
+            names = list(fixed_premium.get(t.name, [])) if tier == "premium" else []
             while len(names) < n:
-                name = _brand_name(rng) + ("" if tier != "budget" else rng.choice(["", " Basics", " Value", " Home"]))
+                name = "".join(rng.choice(syllables) for _ in range(rng.choice((2, 3)))).capitalize()
+                name += "" if tier != "budget" else rng.choice(["", " Basics", " Value", " Home"])
                 if name not in used and len(name) > 4:
                     used.add(name)
                     names.append(name)
@@ -269,7 +272,7 @@ def _make_brands() -> dict[str, dict[str, tuple[str, ...]]]:
     return out
 
 
-BRANDS: dict[str, dict[str, tuple[str, ...]]] = _make_brands()
+BRANDS: dict[str, dict[str, tuple[str, ...]]] = make_brands()
 BRAND_TIER: dict[str, str] = {b: tier for tiers in BRANDS.values() for tier, bs in tiers.items() for b in bs}
 
 

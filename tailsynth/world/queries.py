@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,6 +58,25 @@ _EXTRA: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 Candidate = tuple[str, Spec]
+Brands = dict[str, dict[str, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """The templates long-tail queries are written with, per type; slots: ``{n}`` need, ``{s}``
+    symptom, ``{b}`` premium brand, ``{t}`` type synonym, ``{f}`` negated feature. The standard
+    world uses ``STANDARD``; a shifted world (``world.shift``) passes templates it never uses."""
+
+    qa: tuple[str, ...] = _QA
+    qa_symptom: tuple[str, ...] = _QA_S
+    knowledge: tuple[str, ...] = _KN
+    knowledge_symptom: tuple[str, ...] = _KN_S
+    alternative: tuple[str, ...] = _ALT
+    negative_pre: tuple[str, ...] = _NEG_PRE
+    negative_post: tuple[str, ...] = _NEG_POST
+
+
+STANDARD = Phrasing()
 
 
 def _syns(t: L.TypeDef) -> list[str]:
@@ -72,12 +92,14 @@ def _kb_candidates(templates: tuple[str, ...], sym_templates: tuple[str, ...]) -
     return out
 
 
-def qa_candidates(rng: random.Random, index: ProductIndex) -> list[Candidate]:
-    return _kb_candidates(_QA, _QA_S)
+def qa_candidates(rng: random.Random, index: ProductIndex, phrasing: Phrasing = STANDARD,
+                  brands: Brands | None = None) -> list[Candidate]:
+    return _kb_candidates(phrasing.qa, phrasing.qa_symptom)
 
 
-def knowledge_candidates(rng: random.Random, index: ProductIndex) -> list[Candidate]:
-    return _kb_candidates(_KN, _KN_S)
+def knowledge_candidates(rng: random.Random, index: ProductIndex, phrasing: Phrasing = STANDARD,
+                         brands: Brands | None = None) -> list[Candidate]:
+    return _kb_candidates(phrasing.knowledge, phrasing.knowledge_symptom)
 
 
 def premium_median(index: ProductIndex, ptype: str, brand: str) -> float | None:
@@ -86,14 +108,15 @@ def premium_median(index: ProductIndex, ptype: str, brand: str) -> float | None:
     return float(np.median(p)) if len(p) else None
 
 
-def alternative_candidates(rng: random.Random, index: ProductIndex) -> list[Candidate]:
-    out = []
+def alternative_candidates(rng: random.Random, index: ProductIndex, phrasing: Phrasing = STANDARD,
+                           brands: Brands | None = None) -> list[Candidate]:
+    out, brands = [], L.BRANDS if brands is None else brands
     for t in L.TYPES:
-        for b in L.BRANDS[t.name]["premium"]:
+        for b in brands[t.name]["premium"]:
             med = premium_median(index, t.name, b)
             if med is None:
                 continue
-            for tpl in _ALT:
+            for tpl in phrasing.alternative:
                 for syn in rng.sample(_syns(t), k=min(2, len(_syns(t)))):
                     spec = Spec(types=[t.name], excluded_brand=b, tiers=["mid", "budget"], max_price=med)
                     ph = [(a, v, p) for a, vs in t.attrs.items() for v in vs for p in clean_phrases(a, v)[:2]]
@@ -115,7 +138,8 @@ def _neg_forms(attr: str, value: object) -> tuple[list[str], list[str]]:
     return pre, post
 
 
-def negative_candidates(rng: random.Random, index: ProductIndex) -> list[Candidate]:
+def negative_candidates(rng: random.Random, index: ProductIndex, phrasing: Phrasing = STANDARD,
+                        brands: Brands | None = None) -> list[Candidate]:
     out = []
     for t in L.TYPES:
         pairs = [(a, v) for a in _NEGATABLE if a in t.attrs for v in t.attrs[a]]
@@ -128,23 +152,24 @@ def negative_candidates(rng: random.Random, index: ProductIndex) -> list[Candida
             spec = Spec(types=[t.name], excluded={a: vals})
             pre, post = _neg_forms(a, v)
             for f in pre:
-                out += [(tpl.format(f=f, t=rng.choice(_syns(t))), spec) for tpl in rng.sample(_NEG_PRE, 4)]
+                out += [(tpl.format(f=f, t=rng.choice(_syns(t))), spec) for tpl in rng.sample(phrasing.negative_pre, 4)]
             for f in post:
-                out += [(tpl.format(f=f, t=rng.choice(_syns(t))), spec) for tpl in rng.sample(_NEG_POST, 3)]
+                out += [(tpl.format(f=f, t=rng.choice(_syns(t))), spec) for tpl in rng.sample(phrasing.negative_post, 3)]
     return out
 
 
-GENERATORS: dict[str, Callable[[random.Random, ProductIndex], list[Candidate]]] = {
+GENERATORS: dict[str, Callable[..., list[Candidate]]] = {
     "qa": qa_candidates, "knowledge": knowledge_candidates, "alternative": alternative_candidates, "negative": negative_candidates}
 
 
-def build_queries(seed: int, index: ProductIndex) -> tuple[list[dict], dict[str, np.ndarray]]:
+def build_queries(seed: int, index: ProductIndex, phrasing: Phrasing = STANDARD, brands: Brands | None = None,
+                  split_sizes: tuple[tuple[str, int], ...] = SPLIT_SIZES) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Query rows (query_id, text, qtype, split, spec) and, per spec JSON, the relevant product mask."""
     rows, masks = [], {}
     for qi, qtype in enumerate(QTYPES):
         rng = random.Random(seed * 1000 + qi)
         seen, cands = set(), []
-        for text, spec in GENERATORS[qtype](rng, index):
+        for text, spec in GENERATORS[qtype](rng, index, phrasing, brands):
             key = " ".join(text.lower().split())
             if key not in seen:
                 seen.add(key)
@@ -158,7 +183,7 @@ def build_queries(seed: int, index: ProductIndex) -> tuple[list[dict], dict[str,
             if masks[js].sum() >= MIN_RELEVANT:
                 kept.append((text, js))
         start = 0
-        for split, size in SPLIT_SIZES:
+        for split, size in split_sizes:
             for j, (text, js) in enumerate(kept[start:start + size]):
                 prefix = "rx" if split == "extra" else "q"
                 rows.append({"query_id": f"{prefix}-{qtype}-{start + j:05d}", "text": text, "qtype": qtype, "split": split, "spec": js})
