@@ -261,10 +261,11 @@ def train_retriever(
     baseline = list(baseline_pairs)
     fingerprint = data_fingerprint(baseline, synthetic)
     key = {"config": config.weights_key(), "data": fingerprint}
-    run_id = config.run_id or f"retriever-{config.recipe}-" + hashlib.sha256(
-        json.dumps(key, sort_keys=True).encode()
-    ).hexdigest()[:10]
     out = Path(config.out_dir)
+    # The same weights trained into another directory are another run (their recorded configs differ).
+    run_id = config.run_id or f"retriever-{config.recipe}-" + hashlib.sha256(
+        json.dumps({**key, "out_dir": str(out.resolve())}, sort_keys=True).encode()
+    ).hexdigest()[:10]
     final = out / "model"
     if (final / TRAIN_META).exists() and json.loads((final / TRAIN_META).read_text())["key"] == key:
         return final

@@ -85,3 +85,27 @@ def test_world_source_wraps_a_world_once(small_world):
 def test_per_type_keeps_the_first_of_each_type():
     rows = [{"qtype": t, "i": i} for i, t in enumerate("aabab")]
     assert [r["i"] for r in per_type(rows, 1)] == [0, 2] and per_type(rows, None) == rows
+
+
+class _TopIndex:
+    """Every query retrieves p0, p3, p5 in that order."""
+
+    def search(self, texts, k):
+        return [[("p0", 0.9), ("p3", 0.8), ("p5", 0.7)][:k] for _ in texts]
+
+
+def test_classifier_examples_from_files_use_only_judged_queries(tmp_path):
+    from tailsynth.classifiers.datasets import examples, general_examples
+
+    source = FileSource(_files(tmp_path))
+    rows = general_examples(source, "test", index=_TopIndex(), sources=("head", "longtail", "retrieved"))
+    # no head labels for "test", no product types for long-tail pairs; retrieved negatives only for judged queries
+    assert {(r["source"], r["query"], r["product"].split(".")[0]) for r in rows} == {
+        ("retrieved", "bulb that is not dimmable", "cordless drill 18v"), ("retrieved", "bulb that is not dimmable", "paint roller"),
+        ("retrieved", "cheaper alternative to a brand drill", "LED bulb non-dimmable"),
+        ("retrieved", "cheaper alternative to a brand drill", "paint roller")}
+    unjudged = general_examples(source, "train", index=_TopIndex(), sources=("retrieved",))
+    assert unjudged == []  # train queries have no qrels: retrieved products are not negatives
+    assert {r["source"] for r in examples(source, "general", "train")} == {"head"}
+    with pytest.raises(MissingData, match="rewrite"):
+        examples(source, "rewrite", "train")
