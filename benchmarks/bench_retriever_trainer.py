@@ -85,9 +85,9 @@ def main() -> None:
     args = parser.parse_args()
     config = BenchConfig(steps=args.steps, batch_size=args.batch_size, max_seq_length=args.max_seq_length,
                          device=args.device)
-    from tailsynth.world import load_world
+    from tailsynth.sources import load_source
 
-    pairs = T.baseline_pairs_from_world(load_world())
+    pairs = T.baseline_pairs(load_source("world"))
     workdir = tempfile.mkdtemp(prefix="bench-trainer-")
     try:
         theirs = bench_sentence_transformers(config, pairs, workdir)

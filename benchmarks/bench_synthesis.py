@@ -20,11 +20,11 @@ from rich.table import Table
 
 import tailsynth  # noqa: F401
 from tailsynth.config import LMConfig, SynthesisConfig
-from tailsynth.demo import ensure_rewriter, synthesize_world, world_catalog
+from tailsynth.demo import synthesize_source
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.serving import make_lm, make_scorer
+from tailsynth.sources import load_source
 from tailsynth.store import Store
-from tailsynth.world import load_world
 
 
 def main() -> None:
@@ -35,12 +35,12 @@ def main() -> None:
                         help="also time this general filter (e.g. a `train classifier --method cross-encoder` dir)")
     args = parser.parse_args()
     console = Console()
-    world = load_world()
-    config = SynthesisConfig(rewriter=ensure_rewriter(world))
+    source = load_source("world")
+    config = SynthesisConfig(rewriter=LMConfig())
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as store:
         per_type = max(1, args.queries // 4)
         started = time.perf_counter()
-        summary = synthesize_world(world, config, store, per_type=per_type, progress=False)
+        summary = synthesize_source(source, config, store, per_type=per_type, progress=False)
         total = time.perf_counter() - started
         pairs = store.fetch(
             "SELECT q.text, p.product_id FROM pairs p JOIN queries q USING (run_id, query_id) "
@@ -57,7 +57,7 @@ def main() -> None:
     console.print(f"pairs kept: {kept}; candidates scored: {summary.funnel['candidates']}; "
                   f"kept pairs/s: {kept / sum(summary.seconds.values()):.2f}")
 
-    catalog = world_catalog(world)
+    catalog = source.catalog()
     texts = [(q, catalog.text(pid)) for q, pid in pairs]
     logits = GeneralRelevanceFilter(make_scorer(config.general))
     generate = GeneralRelevanceFilter(mode="generate", lm=make_lm(config.general, max_tokens=4))

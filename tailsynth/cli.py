@@ -27,20 +27,46 @@ def _table(title: str, rows: list[dict]) -> Table:
     return table
 
 
+def _source(args: argparse.Namespace):
+    """The command's data source (``--data world|PATH.toml``), loaded once."""
+    if getattr(args, "_source", None) is None:
+        from tailsynth.sources import load_source
+
+        args._source = load_source(getattr(args, "data", "world"))
+    return args._source
+
+
+def _add_data_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="world", metavar="world|PATH.toml",
+                   help="the demo world, or a run config whose [data.*] tables name your files (default: %(default)s)")
+
+
+def _queries(args: argparse.Namespace, source, world_limit: int | None = None) -> list[dict]:
+    """The source's queries of ``--split``, ``--limit`` per type (not given: all of them; on the
+    demo world ``world_limit`` when set)."""
+    from tailsynth.sources.world import WorldSource
+
+    limit = args.limit if args.limit is not None else (world_limit if isinstance(source, WorldSource) else None)
+    return source.require("queries", args.split, limit=limit)
+
+
+DEMO_QUERIES_PER_TYPE = 20
+
+
 def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
+    """The options over ``SynthesisConfig``'s defaults (an option not given keeps its default)."""
+    given = {name: value for name, value in (("k", args.k), ("top_k", args.top_k), ("business_threshold", args.business_threshold),
+                                             ("max_general_per_query", args.max_general)) if value is not None}
     return SynthesisConfig(
-        k=args.k,
+        **given,
         rewriter=LMConfig(model=args.rewriter, api_base=args.rewriter_api_base),
         general=LMConfig(model=args.general, api_base=args.general_api_base),
         rewrite_filter_lm=LMConfig(model=args.rewrite_filter_model) if args.rewrite_filter_model else None,
         relevance_lm=LMConfig(model=args.relevance_model) if args.relevance_model else None,
         encoder=args.encoder,
-        top_k=args.top_k,
         business_model=args.business_model,
-        business_threshold=args.business_threshold,
         general_threshold=_threshold(args.general_threshold, args.relevance_model),
         rewrite_drop_threshold=_threshold(args.rewrite_drop_threshold, args.rewrite_filter_model),
-        max_general_per_query=args.max_general,
         include_original=not args.no_original,
     )
 
@@ -81,22 +107,25 @@ def _add_general_filter_options(p: argparse.ArgumentParser) -> None:
 def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=DEFAULT_STORE, help="DuckDB file to write (default: %(default)s)")
     p.add_argument("--run-id", default=None, help="rerun the same id to resume (default: derived from the config)")
-    p.add_argument("--k", type=int, default=5, help="rewrites per query")
+    _add_data_option(p)
+    p.add_argument("--k", type=int, default=None, help="rewrites per query (default: SynthesisConfig's)")
     p.add_argument("--rewriter", default=None, help="rewriter LM: HF dir, or model name with --rewriter-api-base")
     p.add_argument("--rewriter-api-base", default=None, help="OpenAI-compatible endpoint (vLLM) for the rewriter")
     p.add_argument("--general", default=None, help="general LLM for both filters: HF dir, or name with --general-api-base")
     p.add_argument("--general-api-base", default=None)
     p.add_argument("--encoder", default=None, help="sentence-transformers dir (default: packaged all-MiniLM-L6-v2)")
-    p.add_argument("--top-k", type=int, default=200, help="products retrieved per rewrite")
-    p.add_argument("--business-model", default=None, help="trained cross-encoder dir (default: `train relevance` output)")
-    p.add_argument("--business-threshold", type=float, default=0.5)
+    p.add_argument("--top-k", type=int, default=None, help="products retrieved per rewrite (default: SynthesisConfig's)")
+    p.add_argument("--business-model", default=None,
+                   help="trained cross-encoder dir (default: the data's own, trained by `train relevance` or on first use)")
+    p.add_argument("--business-threshold", type=float, default=None, help="default: SynthesisConfig's")
     p.add_argument("--rewrite-filter-model", default=None,
                    help="the rewrite filter's own LM dir (e.g. `train classifier --task rewrite` output)")
     _add_general_filter_options(p)
     p.add_argument("--rewrite-drop-threshold", default=None,
                    help="drop rewrites with p(irrelevant) > this, or a stored operating point of --rewrite-filter-model "
                         "(default: its stored one, else 0.5)")
-    p.add_argument("--max-general", type=int, default=40, help="LM-scored candidates per query (best business scores)")
+    p.add_argument("--max-general", type=int, default=None,
+                   help="LM-scored candidates per query (best business scores; default: SynthesisConfig's)")
     p.add_argument("--no-original", action="store_true", help="retrieve with the rewrites only, not the query itself")
 
 
@@ -109,25 +138,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
-    from tailsynth.programs.build import build_program
+    from tailsynth.programs.for_source import source_program
 
-    config = _synthesis_config(args)
-    if args.catalog:
-        from tailsynth.io.loaders import load_catalog, load_queries
-
-        if not args.queries:
-            raise SystemExit("--catalog needs --queries")
-        catalog, queries = load_catalog(args.catalog), load_queries(args.queries)
-        if config.business_model is None:
-            raise SystemExit("with your own catalog, give --business-model (a cross-encoder trained on your labels)")
-        program = build_program(config, catalog)
-    else:
-        from tailsynth.demo import world_program
-        from tailsynth.world import load_world
-
-        world = load_world()
-        program = world_program(world, config)
-        queries = world.query_rows(args.split, limit=args.limit)
+    source = _source(args)
+    queries = _queries(args, source, world_limit=DEMO_QUERIES_PER_TYPE)
+    program = source_program(source, _synthesis_config(args))
     with Store(args.store) as store:
         summary = program.run(queries, store, run_id=args.run_id)
         _print_view(store, "funnel", summary.run_id, 100)
@@ -139,10 +154,7 @@ def _print_view(store: Store, view: str, run_id: str | None, limit: int) -> None
     from tailsynth.store.views import VIEWS
 
     if run_id is None:
-        latest = store.fetch("SELECT run_id FROM runs WHERE kind = 'synthesis' ORDER BY started_at DESC LIMIT 1")
-        if not latest:
-            raise SystemExit(f"no synthesis run in {store.path}")
-        run_id = latest[0][0]
+        run_id = _latest_synthesis_run(store)
     sql = VIEWS[view].replace("$run", "$1").replace("$limit", "$2")
     params = [run_id, limit] if "$2" in sql else [run_id]
     if "$1" not in sql:
@@ -159,10 +171,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_train_relevance(args: argparse.Namespace) -> int:
-    from tailsynth.demo import ensure_business_model
-    from tailsynth.world import load_world
+    from tailsynth.programs.for_source import ensure_business_model
 
-    out = ensure_business_model(load_world(), Path(args.out) if args.out else None, max_examples=args.max_examples)
+    out = ensure_business_model(_source(args), Path(args.out) if args.out else None, max_examples=args.max_examples)
     console.print(f"business relevance model: {out}")
     from tailsynth.retrieval.business_relevance import read_metadata
 
@@ -189,10 +200,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _latest_synthesis_run(store: Store) -> str:
-    rows = store.fetch("SELECT run_id FROM runs WHERE kind = 'synthesis' ORDER BY started_at DESC LIMIT 1")
-    if not rows:
-        raise ValueError(f"no synthesis run in {store.path}; run `tailsynth synthesize` first")
-    return rows[0][0]
+    from tailsynth.store.reads import latest_synthesis_run
+
+    return latest_synthesis_run(store)
 
 
 def _retriever_config(args: argparse.Namespace, **overrides):
@@ -203,12 +213,10 @@ def _retriever_config(args: argparse.Namespace, **overrides):
 
 
 def cmd_train_retriever(args: argparse.Namespace) -> int:
-    from tailsynth.demo import world_catalog
-    from tailsynth.retrieval.trainer import baseline_pairs_from_world, pairs_from_store, synthetic_texts, train_retriever
-    from tailsynth.world import load_world
+    from tailsynth.retrieval.trainer import baseline_pairs, pairs_from_store, synthetic_texts, train_retriever
 
-    world = load_world()
-    catalog = world_catalog(world)
+    source = _source(args)
+    catalog = source.catalog()
     with Store(args.store) as store:
         synthetic = None
         if args.recipe == "baseline+synthetic":
@@ -216,17 +224,15 @@ def cmd_train_retriever(args: argparse.Namespace) -> int:
             synthetic = synthetic_texts(pairs_from_store(store, run_id), catalog)
         overrides = {"out_dir": args.out} if args.out else {}
         path = train_retriever(_retriever_config(args, recipe=args.recipe, **overrides),
-                               baseline_pairs_from_world(world, catalog), synthetic, store=store)
+                               baseline_pairs(source), synthetic, store=store)
     console.print(f"retriever: {path}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tailsynth.demo import world_catalog
     from tailsynth.export import export_pairs
-    from tailsynth.world import load_world
 
-    catalog = world_catalog(load_world())
+    catalog = _source(args).catalog()
     with Store(args.store) as store:
         paths = export_pairs(store, args.run_id or _latest_synthesis_run(store), catalog, args.out)
     for path in paths:
@@ -246,33 +252,18 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def _eval_data(args: argparse.Namespace):
-    """(catalog, queries, judge, relevant_ids) from the demo world or the user's files."""
-    if getattr(args, "catalog", None):
-        from tailsynth.evals.query_type import classify
-        from tailsynth.io.loaders import QrelsJudge, load_catalog, load_qrels, load_queries
-
-        if not (args.queries and args.qrels):
-            raise ValueError("--catalog needs --queries and --qrels")
-        queries = load_queries(args.queries)
-        missing = [q for q in queries if not q.get("qtype")]
-        for q, t in zip(missing, classify([q["text"] for q in missing])):
-            q["qtype"] = t
-        judge = QrelsJudge(load_qrels(args.qrels))
-        return load_catalog(args.catalog), queries, judge, judge.relevant_ids
-    from tailsynth.demo import world_catalog
-    from tailsynth.world import load_world
-
-    world = load_world()
-    return world_catalog(world), world.query_rows(args.split, limit=args.limit), world.judge, world.relevant_ids
+    """(catalog, queries, judge, relevant_ids) of the command's data source."""
+    source = _source(args)
+    judgements = source.require("judgements")
+    return source.catalog(), _queries(args, source), judgements.judge, judgements.relevant_ids
 
 
 def cmd_eval_table1(args: argparse.Namespace) -> int:
-    from tailsynth.evals.table1 import Table1Config, plot_table1, render_table1, table1_on_world
-    from tailsynth.world import load_world
+    from tailsynth.evals.table1 import Table1Config, plot_table1, render_table1, table1_on_source
 
     config = Table1Config(train=_retriever_config(args), split=args.split, limit=args.limit)
     with Store(args.store) as store:
-        results = table1_on_world(load_world(), store, args.run_id or _latest_synthesis_run(store), config)
+        results = table1_on_source(_source(args), store, args.run_id or _latest_synthesis_run(store), config)
     console.print(render_table1(results))
     console.print(f"chart: {plot_table1(results, Path(config.out_dir) / 'table1.png')}")
     return 0
@@ -289,11 +280,10 @@ def cmd_eval_sbs(args: argparse.Namespace) -> int:
 
 
 def cmd_train_rewriter(args: argparse.Namespace) -> int:
-    """rewriter-sft | qsr | pda | rewriter-rl: the trainers of tailsynth.training, on the demo world.
+    """rewriter-sft | qsr | pda | rewriter-rl: the trainers of tailsynth.training, on ``--data``.
     Any config field can be set with ``--set field=value`` (e.g. ``--set lr=1e-4``)."""
     from tailsynth import training
     from tailsynth.config import from_dict, parse_overrides
-    from tailsynth.world import load_world
 
     overrides = {"steps": args.steps} if args.steps else {}
     if args.threads:
@@ -310,12 +300,12 @@ def cmd_train_rewriter(args: argparse.Namespace) -> int:
         "rewriter-rl": (training.RLConfig, training.train_rewriter_rl),
     }[args.what]
     config = from_dict(config_cls, {**overrides, **parse_overrides(args.set)})
-    world = load_world()
+    source = _source(args)
     if args.what == "rewriter-rl":
         with Store(args.store) as store:
-            path = train(world, config, store)
+            path = train(source, config, store)
     else:
-        path = train(world, config)
+        path = train(source, config)
     console.print(f"{args.what}: {path}")
     metrics = Path(path) / "metrics.json"
     if metrics.exists():
@@ -326,7 +316,6 @@ def cmd_train_rewriter(args: argparse.Namespace) -> int:
 def cmd_eval_rewriter(args: argparse.Namespace) -> int:
     from tailsynth.evals.table3 import Table3Config, evaluate_rewriters, plot_table3, render_table3
     from tailsynth.training.models import default_out_dir
-    from tailsynth.world import load_world
 
     variants = dict(v.split("=", 1) for v in args.variant) if args.variant else {}
     variants = {"zero-shot": None, **{k: (v or None) for k, v in variants.items()}}
@@ -336,19 +325,19 @@ def cmd_eval_rewriter(args: argparse.Namespace) -> int:
     console.print(f"PPL under: {pda or 'the packaged SmolLM2 (no `train pda` output yet)'}")
     config = Table3Config(variants=variants, pda_model=pda, per_type=args.per_type)
     with Store(args.store) as store:
-        results = evaluate_rewriters(load_world(), config, store)
+        results = evaluate_rewriters(_source(args), config, store)
     console.print(render_table3(results))
     console.print(f"chart: {plot_table3(results, Path(args.out) / 'table3.png')}")
     return 0
 
 
-def _retrieved_negatives_index(args: argparse.Namespace, world):
-    """The world's catalog index for the general task's retrieved hard negatives (None: not wanted)."""
+def _retrieved_negatives_index(args: argparse.Namespace, source):
+    """The source's catalog index for the general task's retrieved hard negatives (None: not wanted)."""
     if args.task != "general" or args.no_retrieved_negatives:
         return None
-    from tailsynth.demo import world_index
+    from tailsynth.programs.for_source import source_index
 
-    return world_index(world)
+    return source_index(source)
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
@@ -358,7 +347,6 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from tailsynth.classifiers.finetune import ClassifierConfig, load_classifier_info, train_classifier
     from tailsynth.classifiers.optimize import OptimizeConfig, optimize_prompt
     from tailsynth.config import from_dict, parse_overrides
-    from tailsynth.world import load_world
 
     if args.method == "cross-encoder" and args.task != "general":
         raise SystemExit("--method cross-encoder scores yes/no pairs: use it with --task general")
@@ -372,14 +360,14 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         config = from_dict(config_cls, {**overrides, **parse_overrides(args.set)})
     except ValueError as err:
         raise SystemExit(str(err)) from None
-    world = load_world()
-    index = _retrieved_negatives_index(args, world)  # every method sees the same hard negatives
+    source = _source(args)
+    index = _retrieved_negatives_index(args, source)  # every method sees the same hard negatives
     if args.method == "finetune":
-        path = train_classifier(args.task, world, config, index=index)
+        path = train_classifier(args.task, source, config, index=index)
     elif args.method == "cross-encoder":
-        path = train_cross_encoder_classifier(world, config, index=index)
+        path = train_cross_encoder_classifier(source, config, index=index)
     else:
-        path = optimize_prompt(args.task, world, config, index=index)
+        path = optimize_prompt(args.task, source, config, index=index)
     if Path(path).is_dir():
         info = load_classifier_info(path)
         console.print({k: info["dev"].get(k) for k in ("accuracy", "auc", "auc_by_qtype", "precision_at_recall", "recall")})
@@ -391,10 +379,9 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 def cmd_eval_pairs(args: argparse.Namespace) -> int:
     from tailsynth.evals.table2 import run_table2
-    from tailsynth.world import load_world
 
     with Store(args.store) as store:
-        results = run_table2(load_world(), store, config=_synthesis_config(args), per_type=args.per_type, run_id=args.run_id,
+        results = run_table2(_source(args), store, config=_synthesis_config(args), per_type=args.per_type, run_id=args.run_id,
                              out_dir=args.out)
     console.print_json(data=results, default=str)
     return 0
@@ -426,10 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synthesize", help="synthesize query→product pairs into the store")
     _add_synthesis_options(p)
-    p.add_argument("--split", default="test", help="demo world split (without --queries)")
-    p.add_argument("--limit", type=int, default=20, help="demo queries per type")
-    p.add_argument("--catalog", default=None, help="your catalog (CSV/JSONL/Parquet: id, title, ...)")
-    p.add_argument("--queries", default=None, help="your queries (CSV/JSONL/Parquet: query_id, text, [qtype])")
+    p.add_argument("--split", default="test", help="query split: train | dev | test (your files: train | test)")
+    p.add_argument("--limit", type=int, default=None,
+                   help=f"queries per type (default: all of your files', {DEMO_QUERIES_PER_TYPE} of the demo world's)")
     p.set_defaults(func=cmd_synthesize)
 
     p = sub.add_parser("run", help="the whole method on your data from one TOML config (resumable)")
@@ -454,15 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
-    p = train.add_parser("relevance", help="business relevance cross-encoder on the world's labelled pairs")
-    p.add_argument("--out", default=None)
-    p.add_argument("--max-examples", type=int, default=6000)
+    p = train.add_parser("relevance", help="business relevance cross-encoder on the data's labelled pairs")
+    _add_data_option(p)
+    p.add_argument("--out", default=None, help="default: the data's own model dir (the demo world: the cache's)")
+    p.add_argument("--max-examples", type=int, default=None, help="default: all labels (the demo world: 6000)")
     p.set_defaults(func=cmd_train_relevance)
 
     for what, text in (("rewriter-sft", "SFT of the rewriter on annotated rewrite lists"),
                        ("qsr", "QSR yes/no reward classifier"), ("pda", "PDA LM: continued pretraining on product text"),
                        ("rewriter-rl", "REINFORCE++ with QSR + PDA + diversity rewards")):
         p = train.add_parser(what, help=text)
+        _add_data_option(p)
         p.add_argument("--steps", type=int, default=None, help="default: the config's small CPU default")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         p.add_argument("--out", default=None, help="output model directory (default: the cache's models/<name>)")
@@ -478,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=cmd_train_rewriter)
 
     p = train.add_parser("classifier", help="rewrite filter or general relevance filter: fine-tune or optimise the prompt")
+    _add_data_option(p)
     p.add_argument("--task", choices=("rewrite", "general"), required=True)
     p.add_argument("--method", choices=("finetune", "optimize", "cross-encoder"), default="finetune",
                    help="fine-tune the small LM, optimise its few-shot prompt, or (general task) train a cross-encoder")
@@ -501,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-hard-negatives", action="store_true")
 
     p = train.add_parser("retriever", help="bi-encoder on head pairs (baseline) or head + synthetic pairs")
+    _add_data_option(p)
     p.add_argument("--recipe", choices=("baseline", "baseline+synthetic"), default="baseline+synthetic")
     p.add_argument("--run-id", default=None, help="synthesis run whose kept pairs to add (default: latest)")
     p.add_argument("--store", default=DEFAULT_STORE)
@@ -509,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_retriever)
 
     p = sub.add_parser("export", help="kept pairs as sentence-transformers / Tevatron / FlagEmbedding Parquet+JSONL")
+    _add_data_option(p)
     p.add_argument("--store", default=DEFAULT_STORE)
     p.add_argument("--run-id", default=None)
     p.add_argument("--out", default="exports")
@@ -517,12 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
     evals = sub.add_parser("eval", help="evaluation suites").add_subparsers(dest="suite", required=True)
 
     def eval_data_options(p: argparse.ArgumentParser) -> None:
+        _add_data_option(p)
         p.add_argument("--store", default=DEFAULT_STORE)
         p.add_argument("--split", default="test")
-        p.add_argument("--limit", type=int, default=None, help="queries per type")
-        p.add_argument("--catalog", default=None, help="your catalog file instead of the demo world")
-        p.add_argument("--queries", default=None)
-        p.add_argument("--qrels", default=None)
+        p.add_argument("--limit", type=int, default=None, help="queries per type (default: all)")
 
     p = evals.add_parser("retrieval", help="Item/Query Goodrate, recall@200, nDCG@10 per query type")
     p.add_argument("--model", default=None, help="retriever dir (default: untrained MiniLM)")
@@ -531,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval_retrieval)
 
     p = evals.add_parser("table1", help="baseline vs baseline+synthetic retrievers (paper Table 1)")
+    _add_data_option(p)
     p.add_argument("--store", default=DEFAULT_STORE)
     p.add_argument("--run-id", default=None, help="synthesis run (default: latest)")
     p.add_argument("--split", default="test")
@@ -549,6 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pda", default=None,
                    help="PDA LM dir (default: `train pda` output if it exists, else the packaged SmolLM2)")
     p.add_argument("--per-type", type=int, default=10)
+    _add_data_option(p)
     p.add_argument("--store", default=DEFAULT_STORE)
     p.add_argument("--out", default=".cache/tailsynth/table3")
     p.set_defaults(func=cmd_eval_rewriter)

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from tailsynth.catalog import Catalog
 from tailsynth.retrieval.trainer import hard_negatives
+from tailsynth.store import reads
 
 FORMATS = ("sentence-transformers", "tevatron", "flagembedding")
 FILE_TYPES = ("parquet", "jsonl")
@@ -45,6 +46,7 @@ def export_pairs(
     titles: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the run's kept pairs in each format and file type; returns the files written.
+    ``catalog``: the products the run was synthesized over (``source.catalog()`` of its data).
 
     ``titles`` (product id → title) fills Tevatron's ``title`` field; without it the title is
     empty and ``text`` carries the whole catalog text.
@@ -52,11 +54,7 @@ def export_pairs(
     unknown = set(formats) - set(FORMATS) | set(file_types) - set(FILE_TYPES)
     if unknown:
         raise ValueError(f"unknown formats/file types {sorted(unknown)}; known: {FORMATS} and {FILE_TYPES}")
-    rows = store.fetch(
-        "SELECT p.query_id, q.text, p.product_id FROM pairs p JOIN queries q USING (run_id, query_id) "
-        "WHERE p.run_id = ? AND p.kept ORDER BY p.query_id, p.ann_rank, p.product_id",
-        [run_id],
-    )
+    rows = reads.kept_pairs(store, run_id)
     if not rows:
         raise ValueError(f"run {run_id!r} has no kept pairs in the store")
     found = hard_negatives(store, run_id, max_negatives, max_negative_rank)

@@ -36,7 +36,7 @@ class CompareConfig:
     """task → existing fine-tuned classifier dir (skips training)."""
 
 
-def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig(), run_id: str = "classifiers",
+def compare_classifiers(source, store=None, config: CompareConfig = CompareConfig(), run_id: str = "classifiers",
                         console: Console | None = None, index=None) -> dict[str, dict[str, dict[str, float]]]:
     """{task: {system: metrics}}; metrics include accuracy, threshold, precision_at_recall, seconds.
     ``index`` adds retrieved hard negatives to the general task's data (see ``classifiers.datasets``)."""
@@ -44,7 +44,7 @@ def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig
     base = LocalScorer(config.base_model)
     for task in config.tasks:
         t = get_task(task)
-        dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
+        dev = examples(source, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
         res: dict[str, dict[str, float]] = {}
         start = time.time()
         res["zero_shot"] = evaluate(base, t, dev, (), config.target_recall)
@@ -52,14 +52,14 @@ def compare_classifiers(world, store=None, config: CompareConfig = CompareConfig
 
         start = time.time()
         opt_path = config.optimized_paths.get(task) or optimize_prompt(
-            task, world, _with(config.optimize, model=config.base_model, target_recall=config.target_recall), index=index)
+            task, source, _with(config.optimize, model=config.base_model, target_recall=config.target_recall), index=index)
         demos = load_optimized(opt_path)["demos"]
         res["optimized"] = evaluate(base, t, dev, demos, config.target_recall)
         res["optimized"].update(seconds=time.time() - start, demos=float(len(demos)))
 
         start = time.time()
         ft_path = config.finetuned_paths.get(task) or train_classifier(
-            task, world, _with(config.finetune, base_model=config.base_model, target_recall=config.target_recall),
+            task, source, _with(config.finetune, base_model=config.base_model, target_recall=config.target_recall),
             index=index)
         res["finetuned"] = evaluate(LocalScorer(str(ft_path)), t, dev, (), config.target_recall)
         res["finetuned"]["seconds"] = time.time() - start

@@ -44,28 +44,28 @@ class CrossEncoderClassifierConfig:
     """Default: cache_dir()/models/classifier-general-ce."""
 
 
-def train_cross_encoder_classifier(world, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
+def train_cross_encoder_classifier(source, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
                                    index=None) -> Path:
     """Train, pick the dev thresholds (``calibrate_cross_encoder``), write ``classifier.json``;
     returns the dir. ``config.model.base_model`` may be an earlier output dir, to train on."""
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("classifier-general-ce")
-    train = examples(world, "general", "train", limit=config.train_examples, seed=config.seed, balanced=True,
+    train = examples(source, "general", "train", limit=config.train_examples, seed=config.seed, balanced=True,
                      index=index, sources=config.sources)
     start = time.time()
     BusinessRelevance.train([r["query"] for r in train], [r["product"] for r in train], [r["label"] == "yes" for r in train],
                             config.model, out_dir=out_dir)
-    calibrate_cross_encoder(world, out_dir, config, index, train_examples=len(train), train_s=round(time.time() - start, 1))
+    calibrate_cross_encoder(source, out_dir, config, index, train_examples=len(train), train_s=round(time.time() - start, 1))
     return out_dir
 
 
-def calibrate_cross_encoder(world, out_dir: str | Path, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
+def calibrate_cross_encoder(source, out_dir: str | Path, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
                             index=None, **extra) -> dict:
     """Score the dev split with the cross-encoder in ``out_dir`` and (re)write its ``classifier.json``:
     the threshold at ``config.target_recall`` and the named operating points, chosen on the
     ``calibration_sources`` rows; AUC per source and query type. Cheap (seconds), so a model
     trained elsewhere or further can be calibrated again without retraining."""
     task = get_task("general")
-    dev = examples(world, task, "dev", limit=config.dev_examples, seed=config.dev_seed, index=index, sources=config.sources)
+    dev = examples(source, task, "dev", limit=config.dev_examples, seed=config.dev_seed, index=index, sources=config.sources)
     start = time.time()
     dev_metrics = evaluate(CrossEncoderScorer(out_dir), task, dev, target_recall=config.target_recall,
                            calibration_sources=config.calibration_sources)

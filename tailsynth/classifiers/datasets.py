@@ -1,4 +1,4 @@
-"""Labelled examples for the two filter classifiers, from the demo world.
+"""Labelled examples for the two filter classifiers, from a data source (``tailsynth.sources``).
 
 An example is a dict of the signature's input fields plus ``label`` (one of the task's labels)
 and ``source``.
@@ -30,12 +30,14 @@ filter must keep) and ``yes`` pairs; ``positive_score`` maps label probabilities
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import dspy
 import numpy as np
 
+from tailsynth.sources import MissingData, Source, as_source
 from tailsynth.signatures import REWRITE_LABELS, YES_NO, ProductRelevance, RewriteRelevance
 
 
@@ -82,11 +84,9 @@ def get_task(task: str | ClassifierTask) -> ClassifierTask:
     return TASKS[task]
 
 
-def rewrite_examples(world, split: str) -> list[dict]:
+def rewrite_examples(source, split: str) -> list[dict]:
     out = []
-    for r in world.rewrite_examples.to_pylist():
-        if r["split"] != split:
-            continue
+    for r in as_source(source).require("rewrite_examples", split):
         out += [{"query": r["query"], "rewrite": w, "label": "relevant", "source": "rewrite_examples"} for w in r["rewrites"]]
         out += [{"query": r["query"], "rewrite": w, "label": BAD_LABEL_MAP[lab], "source": "rewrite_examples"}
                 for w, lab in zip(r["bad_rewrites"], r["bad_labels"]) if lab in BAD_LABEL_MAP]
@@ -94,27 +94,45 @@ def rewrite_examples(world, split: str) -> list[dict]:
 
 
 @lru_cache(maxsize=4)
-def _product_index(world) -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
-    ids = world.products.column("product_id").to_pylist()
-    texts = dict(zip(ids, world.product_texts()))
-    ptype = dict(zip(ids, world.products.column("product_type").to_pylist()))
-    category = dict(zip(ids, world.products.column("category").to_pylist()))
+def _product_index(source: Source) -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
+    catalog = source.catalog()
+    texts = dict(zip(catalog.ids, catalog.texts))
+    facets = source.product_facets() or {}
+    ptype = {pid: f[0] for pid, f in facets.items()}
+    category = {pid: f[1] for pid, f in facets.items()}
     by_type: dict[str, list[str]] = {}
     by_cat: dict[str, list[str]] = {}
-    for pid in ids:
-        by_type.setdefault(ptype[pid], []).append(pid)
-        by_cat.setdefault(category[pid], []).append(pid)
+    for pid in catalog.ids:
+        if pid in facets:
+            by_type.setdefault(ptype[pid], []).append(pid)
+            by_cat.setdefault(category[pid], []).append(pid)
     return texts, ptype, category, by_type, by_cat
 
 
-def longtail_pairs(world, split: str, per_query: int = 4, seed: int = 0) -> list[dict]:
-    """Per world query of ``split``: ``per_query`` relevant products and as many hard negatives
-    (half same product type, half same category; never relevant)."""
-    texts, ptype, category, by_type, by_cat = _product_index(world)
+def _judged_queries(source: Source, split: str) -> tuple[list[dict], Callable[[str], set[str]]] | None:
+    """The split's queries and the full relevant sets, or None when the source lacks either."""
+    queries, judgements = source.queries(split), source.judgements()
+    if not queries or judgements is None or judgements.relevant_ids is None:
+        return None
+    if judgements.judged is not None:
+        queries = [q for q in queries if q["query_id"] in judgements.judged]
+    return (queries, judgements.relevant_ids) if queries else None
+
+
+def longtail_pairs(source, split: str, per_query: int = 4, seed: int = 0) -> list[dict]:
+    """Per query of ``split``: ``per_query`` relevant products and as many hard negatives
+    (half same product type, half same category; never relevant). [] when the source has no
+    product types/categories, queries of the split or full relevant sets."""
+    source = as_source(source)
+    judged = _judged_queries(source, split)
+    if judged is None or source.product_facets() is None:
+        return []
+    texts, ptype, category, by_type, by_cat = _product_index(source)
     rng = random.Random(f"{seed}-{split}")
     out = []
-    for q in world.query_rows(split):
-        rel = world.relevant_ids(q["query_id"])
+    queries, relevant_ids = judged
+    for q in queries:
+        rel = relevant_ids(q["query_id"])
         if not rel:
             continue
         pos = rng.sample(sorted(rel), min(per_query, len(rel)))
@@ -131,36 +149,44 @@ def longtail_pairs(world, split: str, per_query: int = 4, seed: int = 0) -> list
     return out
 
 
-def retrieved_negatives(world, split: str, index, per_query: int = 2, depth: int = 20) -> list[dict]:
-    """Per world query of ``split``: the ``per_query`` best-ranked non-relevant products among the
+def retrieved_negatives(source, split: str, index, per_query: int = 2, depth: int = 20) -> list[dict]:
+    """Per query of ``split``: the ``per_query`` best-ranked non-relevant products among the
     index's top-``depth`` for the query text (``index``: anything with ``search(texts, k)`` returning
     ``[(product_id, score), ...]`` per text, e.g. ``CatalogIndex``)."""
-    texts = _product_index(world)[0]
-    queries = world.query_rows(split)
+    source = as_source(source)
+    judged = _judged_queries(source, split)
+    if judged is None:
+        return []
+    queries, relevant_ids = judged
+    texts = _product_index(source)[0]
     hits = index.search([q["text"] for q in queries], depth) if queries else []
     out = []
     for q, row in zip(queries, hits):
-        rel = world.relevant_ids(q["query_id"])
+        rel = relevant_ids(q["query_id"])
         negs = [pid for pid, _ in row if pid not in rel and pid in texts][:per_query]
         out += [{"query": q["text"], "product": texts[p], "label": "no", "source": "retrieved", "qtype": q["qtype"]}
                 for p in negs]
     return out
 
 
-def candidate_pairs(world, split: str, index, per_query: int = 8, depth: int = 50, rewrites: int = 4,
+def candidate_pairs(source, split: str, index, per_query: int = 8, depth: int = 50, rewrites: int = 4,
                     seed: int = 0) -> list[dict]:
-    """Per world query of ``split``: up to ``per_query`` products from the union of the index's
-    top-``depth`` for the query text and its first ``rewrites`` good rewrites (the world's
-    annotated ones), half relevant and half not; the negatives are half the best-ranked
-    non-relevant products and half drawn from the rest of the union."""
-    texts = _product_index(world)[0]
-    good = {r["query_id"]: r["rewrites"][:rewrites] for r in world.rewrite_examples.to_pylist() if r["split"] == split}
-    queries = world.query_rows(split)
+    """Per query of ``split``: up to ``per_query`` products from the union of the index's
+    top-``depth`` for the query text and its first ``rewrites`` good rewrites (the annotated
+    ones, when the source has them), half relevant and half not; the negatives are half the
+    best-ranked non-relevant products and half drawn from the rest of the union."""
+    source = as_source(source)
+    judged = _judged_queries(source, split)
+    if judged is None:
+        return []
+    queries, relevant_ids = judged
+    texts = _product_index(source)[0]
+    good = {r["query_id"]: r["rewrites"][:rewrites] for r in source.rewrite_examples(split) or []}
     hits = index.search_union([[q["text"], *good.get(q["query_id"], [])] for q in queries], k=depth) if queries else []
     rng = random.Random(f"{seed}-{split}-candidates")
     out = []
     for q, row in zip(queries, hits):
-        rel = world.relevant_ids(q["query_id"])
+        rel = relevant_ids(q["query_id"])
         ranked = [h["product_id"] for h in row if h["product_id"] in texts]
         pos = [p for p in ranked if p in rel]
         neg = [p for p in ranked if p not in rel]
@@ -177,34 +203,39 @@ def candidate_pairs(world, split: str, index, per_query: int = 8, depth: int = 5
 GENERAL_SOURCES = ("head", "longtail", "retrieved", "candidates")
 
 
-def general_examples(world, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
+def general_examples(source, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
                      retrieved_per_query: int = 2) -> list[dict]:
-    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives, of ``sources``."""
+    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives, of ``sources``.
+    A kind the data source cannot give (no labels or queries for the split) contributes nothing."""
+    source = as_source(source)
     unknown = set(sources) - set(GENERAL_SOURCES)
     if unknown:
         raise ValueError(f"unknown general example sources {sorted(unknown)}; choose from {GENERAL_SOURCES}")
     out = []
     if "head" in sources:
-        texts = _product_index(world)[0]
-        out += [{"query": r["query"], "product": texts[r["product_id"]], "label": "yes" if r["label"] else "no", "source": "head"}
-                for r in world.relevance_labels.to_pylist() if r["split"] == split]
+        out += [{"query": q, "product": text, "label": "yes" if label else "no", "source": "head"}
+                for q, text, label in source.business_labels(split) or []]
     if "longtail" in sources:
-        out += longtail_pairs(world, split)
+        out += longtail_pairs(source, split)
     if "retrieved" in sources and index is not None and retrieved_per_query > 0:
-        out += retrieved_negatives(world, split, index, retrieved_per_query)
+        out += retrieved_negatives(source, split, index, retrieved_per_query)
     if "candidates" in sources and index is not None:
-        out += candidate_pairs(world, split, index)
+        out += candidate_pairs(source, split, index)
     return out
 
 
-def examples(world, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
+def examples(source, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
              balanced: bool = False, index=None, sources: tuple[str, ...] = GENERAL_SOURCES) -> list[dict]:
     """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
     random sample (balanced: round-robin over (source, label) groups, so plentiful head pairs do
     not crowd out the long-tail and retrieved ones). ``index`` adds the retrieved hard negatives to
     the general task; ``sources`` picks the general task's kinds of example."""
     t = get_task(task)
-    rows = rewrite_examples(world, split) if t.name == "rewrite" else general_examples(world, split, sources, index)
+    source = as_source(source)
+    rows = rewrite_examples(source, split) if t.name == "rewrite" else general_examples(source, split, sources, index)
+    if not rows:
+        raise MissingData(f"{source.name}: no {t.name}-classifier examples for split {split!r}; "
+                          + (source.hint("rewrite_examples") if t.name == "rewrite" else source.hint("business_labels")))
     if not balanced:
         return sample(rows, limit, seed)
     groups = tuple(sorted({(r["source"], r["label"]) for r in rows}, key=lambda g: (g[0], t.labels.index(g[1]))))

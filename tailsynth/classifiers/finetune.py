@@ -72,19 +72,19 @@ def label_loss(model, tok, task: ClassifierTask, rows: list[dict], label_ids: li
     return loss, acc
 
 
-def train_classifier(task: str, world, config: ClassifierConfig = ClassifierConfig(), store=None, index=None) -> Path:
+def train_classifier(task: str, source, config: ClassifierConfig = ClassifierConfig(), store=None, index=None) -> Path:
     """Fine-tune, save the HF dir + ``classifier.json`` + ``metrics.json``; returns the directory.
 
-    ``index`` (a ``CatalogIndex`` of the world's catalog) adds retrieved hard negatives to the
+    ``index`` (a ``CatalogIndex`` of the source's catalog) adds retrieved hard negatives to the
     general task's train and dev examples (see ``classifiers.datasets``)."""
     t = get_task(task)
     set_seed(config.seed)
     set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(f"classifier-{t.name}")
     run_id = config.run_id or f"classifier-{t.name}"
-    train = examples(world, t, "train", limit=config.train_examples, seed=config.seed, balanced=True, index=index,
+    train = examples(source, t, "train", limit=config.train_examples, seed=config.seed, balanced=True, index=index,
                      sources=config.sources)
-    dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
+    dev = examples(source, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index, sources=config.sources)
     summary: dict = {"task": t.name, "train_pool": len(train)}
     if config.eval_baseline:
         summary["baseline"] = evaluate(LocalScorer(config.base_model), t, dev, target_recall=config.target_recall)

@@ -69,14 +69,14 @@ def candidate_demo_sets(task: ClassifierTask, pool: list[dict], k: int, n: int, 
     return sets
 
 
-def optimize_prompt(task: str, world, config: OptimizeConfig = OptimizeConfig(), scorer: Scorer | None = None,
+def optimize_prompt(task: str, source, config: OptimizeConfig = OptimizeConfig(), scorer: Scorer | None = None,
                     index=None) -> Path:
     t = get_task(task)
     scorer = scorer or LocalScorer(config.model)
-    train = examples(world, t, "train", seed=config.seed, index=index)
+    train = examples(source, t, "train", seed=config.seed, index=index)
     select = sample(train[: len(train) // 2], config.select_examples, seed=config.seed, balanced=False)
     pool = train[len(train) // 2:]
-    dev = examples(world, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
+    dev = examples(source, t, "dev", limit=config.dev_examples, seed=config.seed + 1, index=index)
     start = time.time()
     cands = [[]] + candidate_demo_sets(t, pool, config.k, config.candidates, config.seed)
     scored = []

@@ -11,10 +11,11 @@ The eval suites report per type, so user queries without a type need one. Two cl
   queries that carry a "without" ("kill ants without hurting my dog") still read as negative:
   the rules' main error, which the learned classifier fixes.
 - ``LearnedQueryTypeClassifier``: TF-IDF word and character n-grams + logistic regression, fitted
-  on labelled queries (the demo world's train split by default), for phrasings the rules miss.
+  on labelled queries, for phrasings the rules miss.
 
-``classify(texts)`` uses the learned classifier fitted on the world's train queries (cached per
-process); ``evaluate_classifiers`` reports both on the world's dev and test splits.
+``classify(texts, labelled=rows)`` fits on a data source's own typed queries (the rules when it
+has too few); without ``labelled`` it uses the classifier fitted on the demo world's train queries
+(cached per process). ``evaluate_classifiers(source)`` reports both on a source's dev and test splits.
 """
 
 from __future__ import annotations
@@ -86,41 +87,53 @@ def accuracy(predicted: Sequence[str], gold: Sequence[str]) -> float:
     return sum(p == g for p, g in zip(predicted, gold)) / len(gold) if gold else 0.0
 
 
+MIN_LABELLED = 20
+"""Fewer labelled queries than this (or a single type): the rules classify instead."""
+
 _DEFAULT: LearnedQueryTypeClassifier | None = None
 
 
-def world_classifier(world=None) -> LearnedQueryTypeClassifier:
-    """The learned classifier fitted on the demo world's train queries (fitted once per process)."""
+def world_classifier(source=None) -> LearnedQueryTypeClassifier:
+    """The learned classifier fitted on the demo world's train queries (fitted once per process;
+    ``source``: fit on that source's train queries instead and make it the default)."""
     global _DEFAULT
-    if _DEFAULT is None or world is not None:
-        if world is None:
-            from tailsynth.world import load_world
+    if _DEFAULT is None or source is not None:
+        from tailsynth.sources import as_source, load_source
 
-            world = load_world()
-        rows = world.query_rows("train")
+        rows = (as_source(source) if source is not None else load_source("world")).require("queries", "train")
         _DEFAULT = LearnedQueryTypeClassifier().fit([r["text"] for r in rows], [r["qtype"] for r in rows])
     return _DEFAULT
 
 
-def classify(texts: Sequence[str], method: str = "learned") -> list[str]:
-    """Query type per text: ``learned`` (default) or ``rules``."""
+def classify(texts: Sequence[str], method: str = "learned", labelled: Sequence[dict] | None = None) -> list[str]:
+    """Query type per text: ``learned`` (default) or ``rules``. ``labelled`` (``{text, qtype}``
+    rows, e.g. a source's typed queries): fit the learned classifier on them, or use the rules when
+    there are fewer than ``MIN_LABELLED`` of two or more types. Without ``labelled`` the learned
+    classifier is the demo world's (``world_classifier``)."""
+    if method not in ("learned", "rules"):
+        raise ValueError(f"method must be 'learned' or 'rules', got {method!r}")
     if method == "rules":
         return [rule_type(t) for t in texts]
-    if method != "learned":
-        raise ValueError(f"method must be 'learned' or 'rules', got {method!r}")
-    return world_classifier().predict(texts)
+    if labelled is None:
+        return world_classifier().predict(texts)
+    typed = [r for r in labelled if r.get("qtype")]
+    if len(typed) < MIN_LABELLED or len({r["qtype"] for r in typed}) < 2:
+        return [rule_type(t) for t in texts]
+    return LearnedQueryTypeClassifier().fit([r["text"] for r in typed], [r["qtype"] for r in typed]).predict(texts)
 
 
-def evaluate_classifiers(world=None) -> dict[str, dict[str, float]]:
-    """Accuracy of the rules and the learned classifier on the world's dev and test queries."""
-    if world is None:
-        from tailsynth.world import load_world
+def evaluate_classifiers(source=None) -> dict[str, dict[str, float]]:
+    """Accuracy of the rules and the learned classifier (fitted on the train split) on the dev and
+    test queries of ``source`` (default: the demo world)."""
+    from tailsynth.sources import as_source, load_source
 
-        world = load_world()
-    learned = world_classifier(world)
+    source = as_source(source) if source is not None else load_source("world")
+    learned = world_classifier(source)
     out: dict[str, dict[str, float]] = {}
     for split in ("dev", "test"):
-        rows = world.query_rows(split)
+        rows = source.queries(split)
+        if not rows:
+            continue
         texts, gold = [r["text"] for r in rows], [r["qtype"] for r in rows]
         out[split] = {"rules": accuracy([rule_type(t) for t in texts], gold),
                       "learned": accuracy(learned.predict(texts), gold), "n": float(len(rows))}

@@ -3,10 +3,10 @@
 Like sentence-transformers' ``InformationRetrievalEvaluator`` it returns a dict of named metrics,
 here nested per query type plus an ``all`` row: Item Goodrate, Query Goodrate@10/@100 (the paper's
 Table 1 columns) and recall@200 / nDCG@10 (need the full relevant set, so only when the judge can
-list it: ``world.relevant_ids`` or a ``QrelsJudge``; otherwise they are NaN).
+list it: a source's ``Judgements.relevant_ids``; otherwise they are NaN).
 
-A judge is any callable ``(query_id, product_ids) -> [bool]``: ``world.judge`` on the demo world,
-``io.qrels_judge(...)`` on your own qrels, an LLM judge elsewhere.
+A judge is any callable ``(query_id, product_ids) -> [bool]``: ``source.judgements().judge`` (the
+ground truth on the demo world, the qrels on your files), an LLM judge elsewhere.
 """
 
 from __future__ import annotations
@@ -130,6 +130,28 @@ def evaluate_retriever(
     encoder = load_encoder(encoder_or_path)
     retrieved = retrieve(encoder, catalog, queries, k, index_dir)
     results = score_lists(queries, retrieved, judge, relevant_ids)
+    if store is not None:
+        store_results(store, run_id, suite, system, results)
+    return results
+
+
+def evaluate_bm25(
+    catalog: Catalog,
+    queries: Sequence[dict],
+    judge: Judge,
+    k: int = 200,
+    *,
+    relevant_ids: Callable[[str], set[str]] | None = None,
+    store=None,
+    run_id: str = "eval",
+    system: str = "bm25",
+    suite: str = "retrieval",
+    retriever=None,
+) -> dict[str, dict[str, float]]:
+    """The ``evaluate_retriever`` counterpart for BM25 (``retrieval.bm25``), the lexical row."""
+    from tailsynth.retrieval.bm25 import retrieve_bm25
+
+    results = score_lists(queries, retrieve_bm25(catalog, queries, k, retriever), judge, relevant_ids)
     if store is not None:
         store_results(store, run_id, suite, system, results)
     return results

@@ -2,28 +2,28 @@
 
 Both retrievers come from *one* ``RetrieverTrainConfig``, differing only in ``recipe`` (same base
 model, steps, batch size, lr, seed), so the gain is the data's. The synthetic pairs are the kept
-pairs of a synthesis run in the store; the baseline pairs are head-query logs (on the demo world,
-``world.head_pairs``). Training is skipped when a finished model for the same config and data
-exists, so rerunning the table only re-evaluates.
+pairs of a synthesis run in the store; the baseline pairs are the data source's (head-query logs on
+the demo world, ``[data.baseline_pairs]`` on your files). Training is skipped when a finished
+model for the same config and data exists, so rerunning the table only re-evaluates.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.catalog import Catalog
+from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.evals.retrieval_eval import Judge, evaluate_retriever
 from tailsynth.retrieval.trainer import (
     RetrieverTrainConfig,
-    baseline_pairs_from_world,
+    baseline_pairs,
     pairs_from_store,
     synthetic_texts,
-    train_retriever,
+    train_recipes,
 )
+from tailsynth.sources import as_source
 
 SYSTEMS = {"baseline": "baseline", "baseline+synthetic": "w/ synthetic"}
 QTYPE_LABELS = {"qa": "Q&A", "alternative": "Alternative", "negative": "Negative", "knowledge": "Knowledge"}
@@ -40,20 +40,6 @@ class Table1Config:
     max_negatives: int = 4
 
 
-def train_both(
-    config: Table1Config,
-    baseline_pairs: Sequence[tuple[str, str]],
-    synthetic_pairs: Sequence[tuple[str, str, list[str]]],
-    store=None,
-) -> dict[str, Path]:
-    """Train (or load) both recipes from the same config; returns recipe → model directory."""
-    paths = {}
-    for recipe in SYSTEMS:
-        cfg = dataclasses.replace(config.train, recipe=recipe, out_dir=str(Path(config.out_dir) / recipe), run_id=None)
-        paths[recipe] = train_retriever(cfg, baseline_pairs, synthetic_pairs, store=store)
-    return paths
-
-
 def run_table1(
     config: Table1Config,
     catalog: Catalog,
@@ -66,7 +52,7 @@ def run_table1(
     relevant_ids=None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Train/load both retrievers, evaluate each on ``queries``; returns system → qtype → metric."""
-    paths = train_both(config, baseline_pairs, synthetic_pairs, store)
+    paths = train_recipes(config.train, baseline_pairs, synthetic_pairs, config.out_dir, store)
     return {
         recipe: evaluate_retriever(path, catalog, queries, judge, config.k, relevant_ids=relevant_ids, store=store,
                                    run_id=eval_run_id, system=recipe, suite="table1")
@@ -74,16 +60,19 @@ def run_table1(
     }
 
 
-def table1_on_world(world, store, synthesis_run_id: str, config: Table1Config | None = None):
-    """Table 1 on the demo world: head logs as baseline, the run's kept pairs as synthetic data."""
+def table1_on_source(source, store, synthesis_run_id: str, config: Table1Config | None = None):
+    """Table 1 on a data source: its baseline pairs, the run's kept pairs as synthetic data, its
+    queries of ``config.split`` judged by its judgements."""
     config = config or Table1Config()
-    catalog = Catalog(world.products.column("product_id").to_pylist(), world.product_texts())
+    source = as_source(source)
+    catalog = source.catalog()
     synthetic = synthetic_texts(pairs_from_store(store, synthesis_run_id, config.max_negatives), catalog)
     if not synthetic:
         raise ValueError(f"synthesis run {synthesis_run_id!r} has no kept pairs in the store")
-    queries = world.query_rows(config.split, limit=config.limit)
-    return run_table1(config, catalog, queries, world.judge, baseline_pairs_from_world(world, catalog), synthetic,
-                      store=store, eval_run_id=f"table1:{synthesis_run_id}", relevant_ids=world.relevant_ids)
+    queries = source.require("queries", config.split, limit=config.limit)
+    judgements = source.require("judgements")
+    return run_table1(config, catalog, queries, judgements.judge, baseline_pairs(source), synthetic,
+                      store=store, eval_run_id=f"table1:{synthesis_run_id}", relevant_ids=judgements.relevant_ids)
 
 
 def render_table1(results: dict[str, dict[str, dict[str, float]]], title: str = "Table 1: synthetic data augmentation"):

@@ -1,10 +1,11 @@
 """Table 2: accuracy of the synthesized pairs per query type, with the synthesis funnel and the
 business-model failure mode the general filter exists for (paper §2.2, §3.2).
 
-``run_table2(world, store, config, per_type)`` synthesizes pairs for ``per_type`` test queries of
+``run_table2(source, store, config, per_type)`` synthesizes pairs for ``per_type`` test queries of
 each type, then ``table2_metrics`` computes per type (and ``all``):
 
-- ``pair_accuracy`` of the kept pairs against the judge (the world's ground truth), and
+- ``pair_accuracy`` of the kept pairs against the source's judge (the ground truth on the demo
+  world, the qrels on your files), and
   ``business_pass_accuracy``: the accuracy of what the business model alone let through (the
   pairs the general filter scored), so the general filter's contribution is visible;
 - the funnel: rewrites generated / dropped by the rewrite filter, candidates per query, business
@@ -36,7 +37,8 @@ from rich.table import Table
 
 from tailsynth.evals.plots import pyplot, save_figure
 from tailsynth.evals.pairs import Judge, pair_accuracy
-from tailsynth.store import Store
+from tailsynth.store import Store, reads
+from tailsynth.store.reads import FUNNEL_COLUMNS
 
 SUITE = "table2"
 SYSTEM = "synthesis"
@@ -52,23 +54,8 @@ def _types(keys) -> list[str]:
 
 
 def funnel_by_type(store: Store, run_id: str) -> dict[str, dict[str, float]]:
-    (thr,) = store.fetch("SELECT CAST(json_extract(config, '$.business_threshold') AS DOUBLE) FROM runs WHERE run_id = ?", [run_id])[0]
-    thr = 0.5 if thr is None else thr
-    rows = store.fetch(
-        """SELECT q.qtype,
-            count(DISTINCT q.query_id),
-            (SELECT count(*) FROM rewrites r JOIN queries q2 USING (run_id, query_id) WHERE r.run_id = $1 AND q2.qtype = q.qtype AND r.rank > 0),
-            (SELECT count(*) FROM rewrites r JOIN queries q2 USING (run_id, query_id) WHERE r.run_id = $1 AND q2.qtype = q.qtype AND r.rank > 0 AND r.kept = false),
-            (SELECT count(*) FROM candidates c JOIN queries q2 USING (run_id, query_id) WHERE c.run_id = $1 AND q2.qtype = q.qtype),
-            (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id) WHERE p.run_id = $1 AND q2.qtype = q.qtype AND p.business_score >= $2),
-            (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id) WHERE p.run_id = $1 AND q2.qtype = q.qtype AND p.general_p_yes IS NOT NULL),
-            (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id) WHERE p.run_id = $1 AND q2.qtype = q.qtype AND p.general_p_yes IS NOT NULL AND NOT p.kept),
-            (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id) WHERE p.run_id = $1 AND q2.qtype = q.qtype AND p.kept)
-        FROM queries q WHERE q.run_id = $1 GROUP BY q.qtype""",
-        [run_id, thr],
-    )
-    names = ("queries", "rewrites", "rewrites_dropped", "candidates", "business_pass", "general_scored", "general_removed", "pairs_kept")
-    out = {(row[0] or "unknown"): dict(zip(names, (float(x) for x in row[1:]))) for row in rows}
+    names = FUNNEL_COLUMNS
+    out = {(qtype or "unknown"): {n: float(v) for n, v in m.items()} for qtype, m in reads.funnel_by_type(store, run_id).items()}
     out["all"] = {n: sum(v[n] for v in out.values()) for n in names}
     for m in out.values():
         m["rewrite_drop_rate"] = m["rewrites_dropped"] / m["rewrites"] if m["rewrites"] else float("nan")
@@ -100,8 +87,7 @@ def calls_saved(store: Store, run_id: str, index=None, top_k: int | None = None)
             qtypes[qid] = qtype or "unknown"
         order = list(groups)
         if top_k is None:
-            (top_k,) = store.fetch("SELECT CAST(json_extract(config, '$.top_k') AS INTEGER) FROM runs WHERE run_id = ?", [run_id])[0]
-            top_k = top_k or 200
+            top_k = reads.top_k(store, run_id)
         results = index.search_union([groups[q] for q in order], k=top_k) if order else []
         for qid, hits in zip(order, results):
             have = {r[0] for r in store.fetch("SELECT product_id FROM candidates WHERE run_id = ? AND query_id = ?", [run_id, qid])}
@@ -140,8 +126,7 @@ def business_false_positives(store: Store, run_id: str, judge: Judge, product_te
     general filter scored and the judge says are irrelevant: counts per type, how many share words
     with the query, how many the general filter removed, and the highest-scored examples."""
     if min_score is None:
-        (min_score,) = store.fetch("SELECT CAST(json_extract(config, '$.business_threshold') AS DOUBLE) FROM runs WHERE run_id = ?", [run_id])[0]
-        min_score = 0.5 if min_score is None else min_score
+        min_score = reads.business_threshold(store, run_id)
     rows = store.fetch(
         "SELECT q.qtype, p.query_id, q.text, p.product_id, p.business_score, p.general_p_yes, p.kept FROM pairs p "
         "JOIN queries q USING (run_id, query_id) WHERE p.run_id = ? AND p.business_score >= ? AND p.general_p_yes IS NOT NULL "
@@ -250,10 +235,12 @@ def store_table2(store: Store, run_id: str, results: dict[str, dict[str, float]]
 
 
 def report_table2(store: Store, run_id: str, judge: Judge, product_text: Callable[[str], str], index=None,
-                  out_dir: str | Path | None = None, console: Console | None = None, examples: int = 6) -> dict:
-    """Compute, print, store and plot Table 2 for an existing synthesis run."""
+                  out_dir: str | Path | None = None, console: Console | None = None, examples: int = 6,
+                  top_k: int | None = None) -> dict:
+    """Compute, print, store and plot Table 2 for an existing synthesis run (``top_k``: the run's
+    own, read from the store when not given)."""
     console = console or Console()
-    results = table2_metrics(store, run_id, judge, index)
+    results = table2_metrics(store, run_id, judge, index, top_k)
     fp_stats, fps = business_false_positives(store, run_id, judge, product_text, examples=examples)
     store_table2(store, run_id, results, fp_stats)
     console.print(render_table2(results, title=f"Table 2: accuracy of synthesized data (run {run_id})"))
@@ -275,24 +262,28 @@ def report_table2(store: Store, run_id: str, judge: Judge, product_text: Callabl
             "examples": [f.__dict__ for f in fps], "png": None if png is None else str(png)}
 
 
-def run_table2(world, store: Store, config=None, per_type: int = 10, run_id: str | None = None,
+def run_table2(source, store: Store, config=None, per_type: int = 10, run_id: str | None = None,
                out_dir: str | Path | None = "reports", program=None, split: str = "test", progress: bool = True,
                console: Console | None = None) -> dict:
-    """Synthesize ``per_type`` queries of each type of ``split`` (or resume ``run_id``), then
-    ``report_table2``. ``program`` overrides the one built from ``config`` (e.g. filters carrying
-    optimized demos or fine-tuned scorers)."""
+    """Synthesize ``per_type`` queries of each type of the source's ``split`` (or resume ``run_id``),
+    then ``report_table2`` against its judgements. ``program`` overrides the one built from
+    ``config`` (e.g. filters carrying optimized demos or fine-tuned scorers)."""
     import time
 
     from tailsynth.config import SynthesisConfig
-    from tailsynth.demo import world_catalog, world_program
+    from tailsynth.programs.for_source import source_program
+    from tailsynth.sources import as_source
 
     config = config or SynthesisConfig()
-    catalog = world_catalog(world)
+    source = as_source(source)
+    queries = source.require("queries", split, limit=per_type)
+    judge = source.require("judgements").judge
     if program is None:
-        program = world_program(world, config)
+        program = source_program(source, config)
     start = time.time()
-    summary = program.run(world.query_rows(split, limit=per_type), store, run_id=run_id, progress=progress)
+    summary = program.run(queries, store, run_id=run_id, progress=progress)
     synth_s = time.time() - start
-    report = report_table2(store, summary.run_id, world.judge, catalog.text, index=program.index, out_dir=out_dir, console=console)
+    report = report_table2(store, summary.run_id, judge, source.catalog().text, index=program.index,
+                           top_k=program.config.top_k, out_dir=out_dir, console=console)
     report.update(synthesis_seconds=synth_s, stage_seconds=summary.seconds, funnel=summary.funnel)
     return report

@@ -32,21 +32,26 @@ class Table3Config:
     get the zero-shot prompt they were trained on."""
 
 
-def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "table3") -> dict[str, dict[str, dict[str, float]]]:
-    """variant → qtype ('all' too) → {rewrite_accuracy, ppl, item_goodrate, rewrites_per_query}."""
-    from tailsynth.demo import world_index, world_rewrite_demos
+def evaluate_rewriters(source, config: Table3Config, store=None, run_id: str = "table3") -> dict[str, dict[str, dict[str, float]]]:
+    """variant → qtype ('all' too) → {rewrite_accuracy, ppl, item_goodrate, rewrites_per_query}.
+    Needs the source's test queries, judgements and rewrite labeler (the demo world has them)."""
+    from tailsynth.programs.for_source import source_index
     from tailsynth.programs.rewriter import Rewriter, numbered_lists
     from tailsynth.serving.local_scorer import LocalScorer
     from tailsynth.serving.transformers_lm import TransformersLM
+    from tailsynth.sources import as_source
 
-    index = world_index(world)
+    source = as_source(source)
+    queries = source.require("queries", "test", limit=config.per_type)
+    judge = source.require("judgements").judge
+    rewrite_label = source.require("rewrite_labeler")
+    index = source_index(source)
     pda = LocalScorer(config.pda_model)
-    queries = world.query_rows("test", limit=config.per_type)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, model in config.variants.items():
         rewriter = Rewriter(k=config.k, lm=TransformersLM(model), numbered=numbered_lists(model))
         if config.few_shot and model is None:  # trained variants saw the zero-shot prompt in training
-            rewriter.predict.demos = world_rewrite_demos(world)
+            rewriter.predict.demos = source.rewrite_demos() or []
         outputs = rewriter.batch_rewrite([q["text"] for q in queries])
         flat = [(q, r) for q, rs in zip(queries, outputs) for r in rs]
         ppl = pda.perplexity([r for _, r in flat]) if flat else np.zeros(0)
@@ -56,9 +61,9 @@ def evaluate_rewriters(world, config: Table3Config, store=None, run_id: str = "t
             for key in (q["qtype"], "all"):
                 per[key]["queries"].append(len(rs))
         for (q, rewrite), p, hit in zip(flat, ppl, hits):
-            judged = world.judge(q["query_id"], [pid for pid, _ in hit])
+            judged = judge(q["query_id"], [pid for pid, _ in hit])
             for key in (q["qtype"], "all"):
-                per[key]["relevant"].append(world.rewrite_label(q["query_id"], rewrite) == "relevant")
+                per[key]["relevant"].append(rewrite_label(q["query_id"], rewrite) == "relevant")
                 per[key]["ppl"].append(float(p))
                 per[key]["judged"].append(judged)
         results[name] = {

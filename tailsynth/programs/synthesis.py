@@ -179,17 +179,7 @@ class SynthesisProgram(dspy.Module):
 
 
 def funnel(store: Store, run_id: str) -> dict[str, int]:
-    """Counts per stage for one run: what each box of the diagram let through."""
-    (row,) = store.fetch(
-        """SELECT
-            (SELECT count(*) FROM queries WHERE run_id = $1),
-            (SELECT count(*) FROM rewrites WHERE run_id = $1 AND rank > 0),
-            (SELECT count(*) FROM rewrites WHERE run_id = $1 AND rank > 0 AND kept),
-            (SELECT count(*) FROM candidates WHERE run_id = $1),
-            (SELECT count(*) FROM pairs WHERE run_id = $1 AND business_score >= (SELECT CAST(json_extract(config, '$.business_threshold') AS DOUBLE) FROM runs WHERE run_id = $1)),
-            (SELECT count(*) FROM pairs WHERE run_id = $1 AND general_p_yes IS NOT NULL),
-            (SELECT count(*) FROM pairs WHERE run_id = $1 AND kept)""",
-        [run_id],
-    )
-    names = ("queries", "rewrites", "rewrites_kept", "candidates", "business_pass", "general_scored", "pairs_kept")
-    return dict(zip(names, (int(x) for x in row)))
+    """Counts per stage for one run (the SQL lives in ``store.reads``)."""
+    from tailsynth.store.reads import funnel as read_funnel
+
+    return read_funnel(store, run_id)

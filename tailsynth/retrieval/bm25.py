@@ -2,13 +2,13 @@
 
 ``BM25Retriever(catalog).search(queries, k)`` returns the same shape as
 ``evals.retrieval_eval.retrieve`` (one rank-ordered list of product ids per query), so
-``score_lists`` and the SBS comparison take its output unchanged; ``evaluate_bm25`` is the
-``evaluate_retriever`` counterpart.
+``score_lists`` and the SBS comparison take its output unchanged; its eval is
+``evals.retrieval_eval.evaluate_bm25``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,25 +43,3 @@ def retrieve_bm25(catalog: Catalog, queries: Sequence[dict], k: int = 200, retri
     """``retrieve``-shaped lists for query dicts (``text`` key)."""
     retriever = retriever or BM25Retriever(catalog)
     return retriever.search([q["text"] for q in queries], k)
-
-
-def evaluate_bm25(
-    catalog: Catalog,
-    queries: Sequence[dict],
-    judge: Callable[[str, list[str]], list[bool]],
-    k: int = 200,
-    *,
-    relevant_ids: Callable[[str], set[str]] | None = None,
-    store=None,
-    run_id: str = "eval",
-    system: str = "bm25",
-    suite: str = "retrieval",
-    retriever: BM25Retriever | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metrics per query type for BM25, as ``evaluate_retriever`` returns them (and stores them)."""
-    from tailsynth.evals.retrieval_eval import score_lists, store_results
-
-    results = score_lists(queries, retrieve_bm25(catalog, queries, k, retriever), judge, relevant_ids)
-    if store is not None:
-        store_results(store, run_id, suite, system, results)
-    return results

@@ -34,6 +34,7 @@ from typing import Literal
 import torch
 
 from tailsynth.retrieval.losses import InBatchNegativesLoss
+from tailsynth.store import reads
 
 Recipe = Literal["baseline", "baseline+synthetic"]
 RECIPES = ("baseline", "baseline+synthetic")
@@ -169,31 +170,18 @@ def pairs_from_store(
 ) -> list[tuple[str, str, list[str]]]:
     """Kept pairs of a synthesis run as ``(query text, product id, hard-negative ids)``.
 
-    Hard negatives of a query are its pairs with ``kept = FALSE`` (the relevance filters rejected
-    them) that the ANN still ranked well (``ann_rank <= max_negative_rank``), best rank first, at
-    most ``max_negatives``. Pairs not yet judged (``kept IS NULL``) are neither.
+    Hard negatives of a query are its candidates a relevance stage rejected (``decided_by``
+    business or general; never the ones the per-query cap left unjudged) that the ANN still
+    ranked well (``ann_rank <= max_negative_rank``), best rank first, at most ``max_negatives``.
+    Pairs not yet judged (``kept IS NULL``) are neither. The SQL lives in ``store.reads``.
     """
-    positives = store.fetch(
-        "SELECT p.query_id, q.text, p.product_id FROM pairs p JOIN queries q USING (run_id, query_id) "
-        "WHERE p.run_id = ? AND p.kept ORDER BY p.query_id, p.ann_rank, p.product_id",
-        [run_id],
-    )
     negatives = hard_negatives(store, run_id, max_negatives, max_negative_rank)
-    return [(text, pid, list(negatives.get(qid, []))) for qid, text, pid in positives]
+    return [(text, pid, list(negatives.get(qid, []))) for qid, text, pid in reads.kept_pairs(store, run_id)]
 
 
 def hard_negatives(store, run_id: str, max_negatives: int = 4, max_negative_rank: int = 50) -> dict[str, list[str]]:
     """Query id → ids of its rejected-but-well-ranked candidates, best ANN rank first."""
-    negatives: dict[str, list[str]] = {}
-    for qid, pid in store.fetch(
-        "SELECT query_id, product_id FROM pairs WHERE run_id = ? AND kept = FALSE AND ann_rank <= ? "
-        "ORDER BY query_id, ann_rank, product_id",
-        [run_id, max_negative_rank],
-    ):
-        held = negatives.setdefault(qid, [])
-        if len(held) < max_negatives:
-            held.append(pid)
-    return negatives
+    return reads.hard_negatives(store, run_id, max_negatives, max_negative_rank)
 
 
 def synthetic_texts(rows: Sequence[tuple[str, str, list[str]]], catalog) -> list[SyntheticPair]:
@@ -201,14 +189,28 @@ def synthetic_texts(rows: Sequence[tuple[str, str, list[str]]], catalog) -> list
     return [(q, catalog.text(pid), [catalog.text(n) for n in negs]) for q, pid, negs in rows]
 
 
-def baseline_pairs_from_world(world, catalog=None) -> list[BaselinePair]:
-    """The world's head-query logs as ``(query, product text)``: the baseline retriever's data."""
-    from tailsynth.catalog import Catalog
+def baseline_pairs(source) -> list[BaselinePair]:
+    """The source's baseline data as ``(query, product text)`` (on the demo world its head-query
+    logs); ``MissingData`` naming the file when it has none."""
+    from tailsynth.sources import as_source
 
-    catalog = catalog or Catalog(world.products.column("product_id").to_pylist(), world.product_texts())
-    queries = world.head_pairs.column("query").to_pylist()
-    pids = world.head_pairs.column("product_id").to_pylist()
-    return [(q, catalog.text(p)) for q, p in zip(queries, pids)]
+    return as_source(source).require("baseline_pairs")
+
+
+def train_recipes(
+    config: RetrieverTrainConfig,
+    baseline: Sequence[BaselinePair],
+    synthetic: Sequence[SyntheticPair],
+    out_dir: str | Path,
+    store=None,
+) -> dict[str, Path]:
+    """Train (or load) both recipes from one config, differing only in ``recipe`` (so a gain is
+    the data's); recipe → model directory under ``out_dir/<recipe>/``."""
+    import dataclasses
+
+    return {recipe: train_retriever(dataclasses.replace(config, recipe=recipe, out_dir=str(Path(out_dir) / recipe),
+                                                        run_id=None), baseline, synthetic, store=store)
+            for recipe in RECIPES}
 
 
 # ------------------------------------------------------------------------------------ model
@@ -259,10 +261,11 @@ def train_retriever(
     baseline = list(baseline_pairs)
     fingerprint = data_fingerprint(baseline, synthetic)
     key = {"config": config.weights_key(), "data": fingerprint}
-    run_id = config.run_id or f"retriever-{config.recipe}-" + hashlib.sha256(
-        json.dumps(key, sort_keys=True).encode()
-    ).hexdigest()[:10]
     out = Path(config.out_dir)
+    # The same weights trained into another directory are another run (their recorded configs differ).
+    run_id = config.run_id or f"retriever-{config.recipe}-" + hashlib.sha256(
+        json.dumps({**key, "out_dir": str(out.resolve())}, sort_keys=True).encode()
+    ).hexdigest()[:10]
     final = out / "model"
     if (final / TRAIN_META).exists() and json.loads((final / TRAIN_META).read_text())["key"] == key:
         return final

@@ -157,13 +157,9 @@ def _prepare(config: RunConfig | str | Path) -> RunConfig:
     """Load the TOML; with a ``[demo]`` section, write the demo files (inputs, so even a dry run does)."""
     config = load_run_config(config) if isinstance(config, (str, Path)) else config
     if config.demo is not None and not getattr(config, "_demo_written", False):
-        from tailsynth.runner.demo_files import write_demo_files
-        from tailsynth.world import load_world
+        from tailsynth.sources.world import write_demo_slice
 
-        demo = config.demo
-        write_demo_files(load_world(seed=demo.seed, n_products=demo.world_products), demo.dir, demo.products,
-                         demo.train_queries_per_type, demo.test_queries_per_type, demo.baseline_pairs,
-                         demo.business_labels)
+        write_demo_slice(config.demo)
         object.__setattr__(config, "_demo_written", True)
     return config
 
@@ -296,7 +292,7 @@ def _synthetic_pairs(config, keys, data: RunData, store):
 
 
 def _retrievers(config, keys, data: RunData, store, report, progress, done) -> dict:
-    from tailsynth.evals.table1 import Table1Config, train_both
+    from tailsynth.retrieval.trainer import train_recipes
 
     synthetic = _synthetic_pairs(config, keys, data, store)
     if not synthetic:
@@ -305,18 +301,22 @@ def _retrievers(config, keys, data: RunData, store, report, progress, done) -> d
                        "queries, or check the funnel with `tailsynth inspect funnel`")
     cfg = dataclasses.replace(retriever_config(config), show_progress=progress)
     root = work_dir(config) / f"retrievers-{keys.retrievers}"
-    paths = train_both(Table1Config(train=cfg, out_dir=str(root)), data.baseline_pairs, synthetic, store=store)
+    paths = train_recipes(cfg, data.baseline_pairs, synthetic, root, store=store)
     return {"synthetic_pairs": len(synthetic), "baseline_pairs": len(data.baseline_pairs),
             "models": {k: str(v) for k, v in paths.items()}}
 
 
-def _typed_test_queries(config: RunConfig, queries: list[dict]) -> tuple[list[dict], int]:
+def _typed_test_queries(config: RunConfig, data: RunData) -> tuple[list[dict], int]:
+    """Missing types from the classifier fitted on the run's own typed queries (the rules when
+    there are too few: ``evals.query_type.classify``)."""
+    queries = data.test_queries
     missing = [q for q in queries if not q["qtype"]]
     if not missing:
         return queries, 0
     from tailsynth.evals.query_type import classify
 
-    types = iter(classify([q["text"] for q in missing], method=config.eval.qtype_method))
+    typed = [q for q in data.train_queries + data.test_queries if q["qtype"]]
+    types = iter(classify([q["text"] for q in missing], method=config.eval.qtype_method, labelled=typed))
     return [q if q["qtype"] else {**q, "qtype": next(types)} for q in queries], len(missing)
 
 
@@ -326,14 +326,13 @@ def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dic
     if done:
         report.table1, report.sbs = load_results(store, run_id)
         return {"reloaded": True}
-    from tailsynth.evals.retrieval_eval import evaluate_retriever
+    from tailsynth.evals.retrieval_eval import evaluate_bm25, evaluate_retriever
     from tailsynth.evals.sbs import SBSConfig, side_by_side
     from tailsynth.io.loaders import QrelsJudge
-    from tailsynth.retrieval.bm25 import evaluate_bm25
 
     # A crash after some systems were scored left rows behind; this evaluation replaces them.
     store.con.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
-    queries, classified = _typed_test_queries(config, data.test_queries)
+    queries, classified = _typed_test_queries(config, data)
     if data.qrels is not None:
         judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)
         relevant = judge.relevant_ids
@@ -372,7 +371,7 @@ def load_results(store, run_id: str) -> tuple[dict, dict]:
 
 
 def _collect_details(config: RunConfig, keys: Keys, store, report: Report) -> None:
-    from tailsynth.programs.synthesis import funnel
+    from tailsynth.store.reads import funnel
 
     meta = json.loads((business_dir(config, keys.business) / "business_relevance.json").read_text())
     report.details["business_metrics"] = meta.get("metrics", {})

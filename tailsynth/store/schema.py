@@ -31,8 +31,12 @@ CREATE TABLE IF NOT EXISTS pairs (
     run_id VARCHAR, query_id VARCHAR, product_id VARCHAR,
     rewrite_rank INTEGER, ann_rank INTEGER,
     business_score DOUBLE, general_p_yes DOUBLE, kept BOOLEAN,
+    decided_by VARCHAR,
     PRIMARY KEY (run_id, query_id, product_id)
 );
+-- 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
+-- written before the column existed).
+ALTER TABLE pairs ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
 CREATE TABLE IF NOT EXISTS eval_results (
     run_id VARCHAR, suite VARCHAR, system VARCHAR, qtype VARCHAR, metric VARCHAR, value DOUBLE,
     created_at TIMESTAMP DEFAULT current_timestamp

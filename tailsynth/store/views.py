@@ -1,21 +1,9 @@
 """Canned SQL views for ``tailsynth inspect``; each is plain SQL a user can copy into duckdb."""
 
+from tailsynth.store.reads import FUNNEL_SQL
+
 VIEWS: dict[str, str] = {
-    "funnel": """
-        SELECT q.qtype,
-               count(DISTINCT q.query_id)                                   AS queries,
-               (SELECT count(*) FROM rewrites r JOIN queries q2 USING (run_id, query_id)
-                 WHERE r.run_id = $run AND r.rank > 0 AND q2.qtype IS NOT DISTINCT FROM q.qtype) AS rewrites,
-               (SELECT count(*) FROM rewrites r JOIN queries q2 USING (run_id, query_id)
-                 WHERE r.run_id = $run AND r.rank > 0 AND r.kept AND q2.qtype IS NOT DISTINCT FROM q.qtype) AS rewrites_kept,
-               (SELECT count(*) FROM candidates c JOIN queries q2 USING (run_id, query_id)
-                 WHERE c.run_id = $run AND q2.qtype IS NOT DISTINCT FROM q.qtype) AS candidates,
-               (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id)
-                 WHERE p.run_id = $run AND p.general_p_yes IS NOT NULL AND q2.qtype IS NOT DISTINCT FROM q.qtype) AS lm_scored,
-               (SELECT count(*) FROM pairs p JOIN queries q2 USING (run_id, query_id)
-                 WHERE p.run_id = $run AND p.kept AND q2.qtype IS NOT DISTINCT FROM q.qtype) AS pairs_kept
-        FROM queries q WHERE q.run_id = $run GROUP BY q.qtype ORDER BY q.qtype
-    """,
+    "funnel": FUNNEL_SQL,
     "pairs_per_query": """
         SELECT q.query_id, q.qtype, q.text, count(p.product_id) FILTER (WHERE p.kept) AS kept_pairs
         FROM queries q LEFT JOIN pairs p USING (run_id, query_id)

@@ -1,15 +1,16 @@
 """Rewriter training: SFT, the QSR and PDA reward models, and REINFORCE++ with the multi-reward.
 
-Each step is ``train_x(world, config, store=None) -> Path`` (an HF model directory holding
-``metrics.json``, ``train_log.jsonl`` and ``curves.png``)::
+Each step is ``train_x(source, config, store=None) -> Path`` (an HF model directory holding
+``metrics.json``, ``train_log.jsonl`` and ``curves.png``); ``source`` is a ``tailsynth.sources.Source``
+(SFT, QSR and RL need its annotated rewrite examples; PDA only its catalog)::
 
-    from tailsynth.world import load_world
+    from tailsynth.sources import load_source
     from tailsynth.training import *
-    world = load_world()
-    sft = train_rewriter_sft(world, SFTConfig())
-    qsr, pda = train_qsr(world, QSRConfig()), train_pda(world, PDAConfig())
-    rl = train_rewriter_rl(world, RLConfig(policy=str(sft), qsr_model=str(qsr), pda_model=str(pda)))
-    heldout_reward(world, rl, RLConfig(qsr_model=str(qsr), pda_model=str(pda)))  # vs heldout_reward(world, sft, ...)
+    source = load_source("world")
+    sft = train_rewriter_sft(source, SFTConfig())
+    qsr, pda = train_qsr(source, QSRConfig()), train_pda(source, PDAConfig())
+    rl = train_rewriter_rl(source, RLConfig(policy=str(sft), qsr_model=str(qsr), pda_model=str(pda)))
+    heldout_reward(source, rl, RLConfig(qsr_model=str(qsr), pda_model=str(pda)))  # vs heldout_reward(source, sft, ...)
 """
 
 from tailsynth.training.pda import PDAConfig, train_pda

@@ -6,7 +6,7 @@ plain text after BOS (the exact framing ``LocalScorer.perplexity`` scores). A he
 products is never trained on; we report the PPL of its titles and of the world's good rewrites
 before and after, and store the median good-rewrite PPL as ``ref_ppl`` for the normalised reward.
 
-``train_pda(world, PDAConfig())`` → HF directory; score with ``LocalScorer(path).perplexity(texts)``.
+``train_pda(source, PDAConfig())`` → HF directory; score with ``LocalScorer(path).perplexity(texts)``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tailsynth.sources import as_source
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, masked_mean_nll, token_logprobs
 from tailsynth.training.train_log import TrainLogger
@@ -43,15 +44,15 @@ class PDAConfig:
     live: bool = True
 
 
-def product_documents(world) -> tuple[list[str], list[str]]:
-    """(documents, titles), one per product, in catalog order."""
-    titles = world.products.column("title").to_pylist()
-    descriptions = world.products.column("description").to_pylist()
-    return [f"{t}\n{d}" for t, d in zip(world.product_texts(), descriptions)], titles
+def product_documents(source) -> tuple[list[str], list[str]]:
+    """(documents, titles), one per product, in catalog order (``Source.product_documents``)."""
+    return as_source(source).product_documents()
 
 
-def good_rewrites(world, split: str = "dev") -> list[str]:
-    return [w for r in world.rewrite_examples.to_pylist() if r["split"] == split for w in r["rewrites"]]
+def good_rewrites(source, split: str = "dev") -> list[str]:
+    """The annotated good rewrites of the split; [] when the source has none (then the PDA LM is
+    scored on product titles only and stores no ``ref_ppl``: the RL reward then uses raw PPL)."""
+    return [w for r in as_source(source).rewrite_examples(split) or [] for w in r["rewrites"]]
 
 
 def lm_batch(tok, texts: list[str], max_len: int):
@@ -74,21 +75,22 @@ def perplexity(model, tok, texts: list[str], batch_size: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
-def train_pda(world, config: PDAConfig = PDAConfig(), store=None) -> Path:
+def train_pda(source, config: PDAConfig = PDAConfig(), store=None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("pda")
-    docs, titles = product_documents(world)
+    docs, titles = product_documents(source)
     order = list(range(len(docs)))
     random.Random(config.seed).shuffle(order)
     n_held = max(1, int(len(docs) * config.held_out_fraction))
     held, train = order[:n_held], [docs[i] for i in order[n_held:]]
     held_titles = [titles[i] for i in held[: config.eval_texts]]
-    rewrites = good_rewrites(world)[: config.eval_texts]
+    rewrites = good_rewrites(source)[: config.eval_texts]
     model, tok = load_for_training(config.base_model, config.trainable_layers)
     model.eval()
-    before = {"title_ppl_before": float(np.median(perplexity(model, tok, held_titles))),
-              "rewrite_ppl_before": float(np.median(perplexity(model, tok, rewrites)))}
+    before = {"title_ppl_before": float(np.median(perplexity(model, tok, held_titles)))}
+    if rewrites:
+        before["rewrite_ppl_before"] = float(np.median(perplexity(model, tok, rewrites)))
     model.train()
     opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     logger = TrainLogger(config.run_id, out_dir, store, live=config.live, title="PDA continued pre-training")
@@ -102,10 +104,11 @@ def train_pda(world, config: PDAConfig = PDAConfig(), store=None) -> Path:
         logger.log(step, {"loss": loss.item(), "ppl": float(np.exp(loss.item()))})
     logger.close()
     model.eval()
-    rewrite_ppl = perplexity(model, tok, rewrites)
-    summary = {**before, "title_ppl_after": float(np.median(perplexity(model, tok, held_titles))),
-               "rewrite_ppl_after": float(np.median(rewrite_ppl)), "ref_ppl": float(np.median(rewrite_ppl)),
-               "ppl_statistic": "median over texts", "train_docs": len(train), "held_out_products": n_held,
+    summary = {**before, "title_ppl_after": float(np.median(perplexity(model, tok, held_titles)))}
+    if rewrites:
+        rewrite_ppl = float(np.median(perplexity(model, tok, rewrites)))
+        summary.update(rewrite_ppl_after=rewrite_ppl, ref_ppl=rewrite_ppl)
+    summary |= {"ppl_statistic": "median over texts", "train_docs": len(train), "held_out_products": n_held,
                "train_s": round(time.time() - start, 1), "steps": config.steps}
     save_model(model, tok, out_dir)
     write_summary(out_dir, {"config": asdict(config), **summary})

@@ -13,7 +13,7 @@ The default 40 steps is a smoke run (held-out accuracy 68.5 %, AUC 0.84, on 2 CP
 optimises whatever QSR rewards, so train it well before RL: 200 more steps at the top 8 layers,
 lr 1e-4 (10 min on 1 thread) reach 85.0 % / AUC 0.95.
 
-``train_qsr(world, QSRConfig())`` → HF directory; score with
+``train_qsr(source, QSRConfig())`` → HF directory; score with
 ``LocalScorer(path).p_yes(QuerySemanticRelevance, [{"query": q, "rewrite": r}])``.
 """
 
@@ -31,6 +31,7 @@ from sklearn.metrics import roc_auc_score
 from tailsynth.adapters import CompactAdapter
 from tailsynth.serving.local_scorer import label_token_ids
 from tailsynth.signatures import QuerySemanticRelevance
+from tailsynth.sources import as_source
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cross_entropy, last_token_logits
 from tailsynth.training.train_log import TrainLogger
@@ -58,12 +59,11 @@ class QSRConfig:
     live: bool = True
 
 
-def qsr_pairs(world, split: str, negative_labels: tuple[str, ...] = NEGATIVE_LABELS) -> list[dict]:
-    """{query, rewrite, label (1 yes / 0 no)} for every good and bad rewrite of the split's examples."""
+def qsr_pairs(source, split: str, negative_labels: tuple[str, ...] = NEGATIVE_LABELS) -> list[dict]:
+    """{query, rewrite, label (1 yes / 0 no)} for every good and bad rewrite of the split's
+    annotated rewrite examples (``Source.rewrite_examples``)."""
     pairs = []
-    for r in world.rewrite_examples.to_pylist():
-        if r["split"] != split:
-            continue
+    for r in as_source(source).require("rewrite_examples", split):
         pairs += [{"query": r["query"], "rewrite": w, "label": 1} for w in r["rewrites"]]
         pairs += [{"query": r["query"], "rewrite": w, "label": 0}
                   for w, lab in zip(r["bad_rewrites"], r["bad_labels"]) if lab in negative_labels]
@@ -94,12 +94,12 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
             "auc": float(roc_auc_score(labels, scores)) if len(set(labels.tolist())) > 1 else float("nan")}
 
 
-def train_qsr(world, config: QSRConfig = QSRConfig(), store=None) -> Path:
+def train_qsr(source, config: QSRConfig = QSRConfig(), store=None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("qsr")
-    train = qsr_pairs(world, "train")
-    held_out = random.Random(config.seed).sample(qsr_pairs(world, "dev"), config.eval_pairs)
+    train = qsr_pairs(source, "train")
+    held_out = random.Random(config.seed).sample(qsr_pairs(source, "dev"), config.eval_pairs)
     labels = np.array([p["label"] for p in held_out])
     model, tok = load_for_training(config.base_model, config.trainable_layers)
     label_ids = label_token_ids(tok, LABELS)

@@ -10,7 +10,7 @@ For every response token t (end-of-turn token included):
     G_t   = Σ_{s≥t} r_s                                             (γ_discount = 1)
     A_t   = (G_t − mean) / std   over every response token of the global batch
     loss  = −mean_t min(ρ_t A_t, clip(ρ_t, 1±ε) A_t),  ρ_t = π_θ(t)/π_old(t)
-``train_rewriter_rl(world, RLConfig())`` → HF directory; resumes from ``checkpoint.pt`` in it.
+``train_rewriter_rl(source, RLConfig())`` → HF directory; resumes from ``checkpoint.pt`` in it.
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ import numpy as np
 import torch
 
 from tailsynth.programs.rewriter import numbered_lists, write_rewriter_info
-from tailsynth.serving.local_scorer import LocalScorer
-from tailsynth.training.generation import decode, generate_ids
-from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, read_summary, save_model, set_seed,
+from tailsynth.sources import as_source
+from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, save_model, set_seed,
                                        trainable_parameters, write_summary)
-from tailsynth.training.policy_eval import heldout_reward
-from tailsynth.training.rewards import Reward, RewardModel, RewardWeights
-from tailsynth.training.sequences import TokenBatch, build_batch, encode_chat_pair, token_logprobs
-from tailsynth.training.sft import rewrite_messages
+from tailsynth.training.policy_eval import build_reward_model, heldout_reward  # noqa: F401 - build_reward_model re-exported
+from tailsynth.training.rewards import Reward, RewardModel
+from tailsynth.training.rollout import Rollout, rollout, rollout_batch  # noqa: F401 - re-exported
+from tailsynth.training.sequences import TokenBatch, token_logprobs
 from tailsynth.training.throughput import autocast, throughput
 from tailsynth.training.train_log import TrainLogger
 
@@ -94,28 +93,6 @@ class RLConfig:
 
 
 BASELINES = ("global", "group")
-
-
-# ---------------------------------------------------------------------------------- rollout
-@dataclass
-class Rollout:
-    queries: list[str]  # one per response
-    prompts: list[list[int]]
-    responses: list[list[int]]
-    texts: list[str]
-
-
-def rollout(model, tok, queries: list[str], k: int, samples_per_query: int, temperature: float, max_new_tokens: int) -> Rollout:
-    """Sample ``samples_per_query`` rewrite lists per query from the current policy."""
-    prompts = [encode_chat_pair(tok, rewrite_messages(q, k), None)[0] for q in queries]
-    responses = generate_ids(model, tok, prompts, samples_per_query, temperature, max_new_tokens)
-    rep = lambda xs: [x for x in xs for _ in range(samples_per_query)]  # noqa: E731
-    responses = [r if r else [tok.eos_token_id] for r in responses]  # an empty response still has a last token
-    return Rollout(rep(queries), rep(prompts), responses, [decode(tok, r) for r in responses])
-
-
-def rollout_batch(tok, ro: Rollout) -> TokenBatch:
-    return build_batch(ro.prompts, ro.responses, tok.pad_token_id)
 
 
 # ---------------------------------------------------------------------------------- advantage
@@ -206,15 +183,6 @@ def load_checkpoint(path: Path, model, opt) -> int:
 
 
 # ---------------------------------------------------------------------------------- driver
-def build_reward_model(config: RLConfig) -> RewardModel:
-    qsr = LocalScorer(config.qsr_model or str(default_out_dir("qsr")))
-    pda_dir = config.pda_model or str(default_out_dir("pda"))
-    pda = LocalScorer(pda_dir) if config.use_pda else None
-    ref_ppl = read_summary(Path(pda_dir)).get("ref_ppl") if config.use_pda else None
-    weights = RewardWeights(config.alpha, config.beta if config.use_pda else 0.0, config.gamma)
-    return RewardModel(qsr, pda, weights, config.pda_mode, ref_ppl)
-
-
 def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, seconds: float) -> dict[str, float]:
     m = mask.float()
     return {
@@ -229,7 +197,7 @@ def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, se
     }
 
 
-def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
+def train_rewriter_rl(source, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)
     name = "rewriter-rl" if config.use_pda else "rewriter-rl-nopda"
@@ -243,13 +211,13 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     ckpt = out_dir / CHECKPOINT
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
     reward_model = reward_model or build_reward_model(config)
-    queries = [r["query"] for r in world.rewrite_examples.to_pylist() if r["split"] == "train"][: config.query_pool]
+    queries = [r["query"] for r in as_source(source).require("rewrite_examples", "train")][: config.query_pool]
     logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {config.run_id or name}",
                          start_step=start_step)
     started = time.time()
     start_file = out_dir / "heldout_start.json"  # kept on disk so a resumed run still reports it
     if config.eval_queries and start_step == 0:
-        start_file.write_text(json.dumps(heldout_reward(world, (model, tok), config, config.eval_queries, reward_model)))
+        start_file.write_text(json.dumps(heldout_reward(source, (model, tok), config, config.eval_queries, reward_model)))
     for step in range(start_step + 1, config.steps + 1):
         rng_step = random.Random(config.seed * 100_003 + step)  # the same queries after a resume
         t = time.time()
@@ -285,7 +253,7 @@ def train_rewriter_rl(world, config: RLConfig = RLConfig(), store=None, reward_m
     if config.eval_queries:
         if start_file.exists():
             summary["heldout_start"] = json.loads(start_file.read_text())
-        summary["heldout_end"] = heldout_reward(world, (model, tok), config, config.eval_queries, reward_model)
+        summary["heldout_end"] = heldout_reward(source, (model, tok), config, config.eval_queries, reward_model)
     if hist:  # per-step values are noisy (each step draws other queries): compare quarter means
         n = max(1, len(hist) // 4)
         summary["quarter_steps"] = n

@@ -3,7 +3,7 @@
 Each example is the exact chat the ``Rewriter`` program sends through ``CompactAdapter``:
 system = the MultiRewrite instructions ("... Write k rewrites."), user = "Query: ...",
 assistant = the k rewrites as numbered lines ("1. ..."), then the end-of-turn token. The loss is on the
-assistant tokens only. ``train_rewriter_sft(world, SFTConfig())`` → HF directory.
+assistant tokens only. ``train_rewriter_sft(source, SFTConfig())`` → HF directory.
 
 Defaults are sized for 2 busy CPU cores (~3-14 s a step there, ~11 min in all): the top 8 of 30
 decoder layers train (see ``models``), 100 steps of 8 examples, lr 2e-4. That is a smoke run
@@ -25,6 +25,7 @@ import torch
 
 from tailsynth.adapters import CompactAdapter
 from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature, write_rewriter_info
+from tailsynth.sources import as_source
 from tailsynth.training.generation import decode, generate_ids
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.rewards import format_valid, parse_rewrites
@@ -75,9 +76,9 @@ def rewrite_answer(rewrites: list[str], k: int) -> str:
     return adapter.format_assistant_message_content(rewrite_signature(k), {"rewrites": list(rewrites)[:k]})
 
 
-def sft_examples(world, split: str, k: int = 5) -> list[dict]:
-    """query_id, query, messages, answer for each rewrite example of the split."""
-    rows = [r for r in world.rewrite_examples.to_pylist() if r["split"] == split]
+def sft_examples(source, split: str, k: int = 5) -> list[dict]:
+    """query_id, query, messages, answer for each annotated rewrite example of the split."""
+    rows = as_source(source).require("rewrite_examples", split)
     return [{"query_id": r["query_id"], "query": r["query"], "messages": rewrite_messages(r["query"], k),
              "answer": rewrite_answer(r["rewrites"], k)} for r in rows]
 
@@ -101,17 +102,18 @@ def dev_loss(model, tok, examples: list[dict], config: SFTConfig) -> float:
     return sum(losses) / max(1, len(losses))
 
 
-def evaluate_rewriter(world, model, tok, examples: list[dict], k: int = 5, max_new_tokens: int = 64) -> dict:
+def evaluate_rewriter(source, model, tok, examples: list[dict], k: int = 5, max_new_tokens: int = 64) -> dict:
     """Greedy generations: parse rate (format gate) and rewrite accuracy (world label == relevant,
     over every rewrite the Rewriter program would keep)."""
     prompts = [encode_chat_pair(tok, ex["messages"], None)[0] for ex in examples]
     texts = []
     for i in range(0, len(prompts), 16):
         texts += [decode(tok, r) for r in generate_ids(model, tok, prompts[i : i + 16], max_new_tokens=max_new_tokens)]
+    label = as_source(source).require("rewrite_labeler")
     n_valid, labels = 0, []
     for ex, text in zip(examples, texts):
         n_valid += format_valid(parse_rewrites(text), k)
-        labels += [world.rewrite_label(ex["query_id"], r) for r in clean_rewrites(parse_rewrites(text), k, ex["query"])]
+        labels += [label(ex["query_id"], r) for r in clean_rewrites(parse_rewrites(text), k, ex["query"])]
     return {
         "parse_rate": n_valid / max(1, len(examples)),
         "rewrite_accuracy": sum(lab == "relevant" for lab in labels) / max(1, len(labels)),
@@ -120,18 +122,18 @@ def evaluate_rewriter(world, model, tok, examples: list[dict], k: int = 5, max_n
     }
 
 
-def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Path:
+def train_rewriter_sft(source, config: SFTConfig = SFTConfig(), store=None) -> Path:
     """Fine-tune the rewriter; returns its HF directory (with metrics.json, train_log.jsonl, curves.png)."""
     set_seed(config.seed)
     set_threads(config.num_threads)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("rewriter-sft")
-    train = sft_examples(world, "train", config.k)[: config.train_limit]
-    dev = sft_examples(world, "dev", config.k)
+    train = sft_examples(source, "train", config.k)[: config.train_limit]
+    dev = sft_examples(source, "dev", config.k)
     dev_eval = dev[: config.eval_queries]
     model, tok = load_for_training(config.base_model, config.trainable_layers)
     summary: dict = {"train_examples": len(train)}
     if config.eval_zero_shot and config.eval_queries:
-        zs = evaluate_rewriter(world, model, tok, dev_eval, config.k, config.max_new_tokens)
+        zs = evaluate_rewriter(source, model, tok, dev_eval, config.k, config.max_new_tokens)
         summary.update(zero_shot_parse_rate=zs["parse_rate"], zero_shot_rewrite_accuracy=zs["rewrite_accuracy"])
     opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 5) * max(0.1, 1 - s / max(1, config.steps)))
@@ -157,7 +159,7 @@ def train_rewriter_sft(world, config: SFTConfig = SFTConfig(), store=None) -> Pa
     summary.update(train_s=round(time.time() - start, 1), steps=config.steps, final_train_loss=logger.history[-1]["loss"])
     summary["dev_loss"] = dev_loss(model, tok, dev[: config.dev_loss_examples], config)
     if config.eval_queries:
-        ev = evaluate_rewriter(world, model, tok, dev_eval, config.k, config.max_new_tokens)
+        ev = evaluate_rewriter(source, model, tok, dev_eval, config.k, config.max_new_tokens)
         summary.update(parse_rate=ev["parse_rate"], rewrite_accuracy=ev["rewrite_accuracy"],
                        rewrites_per_query=ev["rewrites_per_query"], example=ev["example"])
     model.eval()

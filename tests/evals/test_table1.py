@@ -1,6 +1,7 @@
 """Table 1 suite: both recipes come from one config, and the table/chart render the paper's layout."""
 
 from tailsynth.evals import table1
+from tailsynth.retrieval import trainer
 from tailsynth.retrieval.trainer import RetrieverTrainConfig
 
 
@@ -13,9 +14,8 @@ def _results():
 
 def test_both_recipes_share_every_training_knob(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(table1, "train_retriever", lambda cfg, b, s, store=None: seen.append(cfg) or tmp_path)
-    config = table1.Table1Config(train=RetrieverTrainConfig(steps=7, batch_size=16, lr=1e-4), out_dir=str(tmp_path))
-    table1.train_both(config, [("q", "p")], [("q", "p", [])])
+    monkeypatch.setattr(trainer, "train_retriever", lambda cfg, b, s, store=None: seen.append(cfg) or tmp_path)
+    trainer.train_recipes(RetrieverTrainConfig(steps=7, batch_size=16, lr=1e-4), [("q", "p")], [("q", "p", [])], tmp_path)
     assert [c.recipe for c in seen] == ["baseline", "baseline+synthetic"]
     a, b = (c.weights_key() for c in seen)
     assert {k for k in a if a[k] != b[k]} == {"recipe"}

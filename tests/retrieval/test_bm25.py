@@ -1,6 +1,6 @@
 from tailsynth.catalog import Catalog
-from tailsynth.evals.retrieval_eval import score_lists
-from tailsynth.retrieval.bm25 import BM25Retriever, evaluate_bm25
+from tailsynth.evals.retrieval_eval import evaluate_bm25, score_lists
+from tailsynth.retrieval.bm25 import BM25Retriever
 
 
 def _catalog():
