@@ -11,9 +11,10 @@ Reads the store only through parameterized SQL over ``runs``, ``rewrites`` and `
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import asdict, dataclass
+
+from tailsynth.store import reads
 
 
 @dataclass
@@ -59,14 +60,6 @@ class GuardError(RuntimeError):
         self.findings = findings
 
 
-def run_business_threshold(store, run_id: str) -> float:
-    """The business threshold the run was configured with (``runs.config``)."""
-    rows = store.fetch("SELECT config, finished_at FROM runs WHERE run_id = ?", [run_id])
-    if not rows:
-        raise ValueError(f"no run {run_id!r} in the store")
-    return float(json.loads(rows[0][0])["business_threshold"])
-
-
 def _finished(store, run_id: str) -> None:
     rows = store.fetch("SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
     if not rows:
@@ -97,7 +90,7 @@ def check_run(store, run_id: str, config: GuardConfig | None = None, business_th
     """
     config = config or GuardConfig()
     _finished(store, run_id)
-    threshold = run_business_threshold(store, run_id) if business_threshold is None else business_threshold
+    threshold = reads.business_threshold(store, run_id) if business_threshold is None else business_threshold
     ((scored, kept),) = store.fetch(
         "SELECT count(*), count(*) FILTER (WHERE kept) FROM rewrites WHERE run_id = ? AND rank > 0 AND label IS NOT NULL",
         [run_id])

@@ -7,7 +7,7 @@ models train on the result.
   error is an error, never an empty annotation.
 - ``files``: ``write_trainer_files`` turns the records into the trainers' formats (rewrite examples,
   QSR pairs, relevance labels) and ``load_teacher_files`` reads them back as ``TeacherData``, which
-  a data source can expose (``.rewrite_examples`` / ``.relevance_labels`` tables shaped like the
+  a data source can expose (a ``Source`` whose ``rewrite_examples(split)`` the trainers read; ``.examples`` / ``.relevance_labels`` tables shaped like the
   demo world's).
 - ``fallback``: without an endpoint, ``fallback_defaults`` says, one line each, what the run uses.
 """

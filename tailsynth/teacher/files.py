@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tailsynth.io.loaders import read_records
+from tailsynth.sources.base import Source
 
 from .annotate import ANNOTATIONS
 
@@ -34,12 +35,18 @@ _LABEL_SCHEMA = pa.schema([("query", pa.string()), ("product_id", pa.string()), 
 
 
 @dataclass
-class TeacherData:
-    """What the teacher produced, shaped like the demo world's tables of the same names."""
+class TeacherData(Source):
+    """What the teacher produced: a ``Source`` of annotated rewrite examples (what the rewriter SFT,
+    the QSR model and the rewrite filter train on), with the raw tables beside it."""
 
-    rewrite_examples: pa.Table
+    examples: pa.Table
+    """``rewrite_examples.jsonl``, shaped like the demo world's table of that name."""
     relevance_labels: pa.Table
     qsr_pairs: list[dict]
+    name: str = "teacher annotations"
+
+    def rewrite_examples(self, split: str = "train") -> list[dict]:
+        return [r for r in self.examples.to_pylist() if r["split"] == split]
 
     def qsr(self, split: str) -> list[dict]:
         return [p for p in self.qsr_pairs if p["split"] == split]

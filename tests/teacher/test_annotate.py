@@ -62,7 +62,7 @@ def test_records_and_trainer_files(tmp_path):
     files = write_trainer_files(tmp_path)
     data = load_teacher_files(tmp_path)
     good = {r["query_id"]: [w for w, y in zip(r["rewrites"], r["qsr"]) if y] for r in records}
-    assert data.rewrite_examples.num_rows == sum(1 for g in good.values() if g)
+    assert data.examples.num_rows == sum(1 for g in good.values() if g)
     assert len(data.qsr_pairs) == sum(len(r["rewrites"]) for r in records)
     assert data.relevance_labels.num_rows == sum(len(r["products"]) for r in records)
     assert files["relevance_labels"].exists()

@@ -50,9 +50,9 @@ def test_teacher_annotates_through_the_endpoint(server, tmp_path):
     data = load_teacher_files(tmp_path)
     assert len(data.qsr_pairs) == sum(len(r["rewrites"]) for r in records)
     assert data.relevance_labels.num_rows == 6
-    assert len(sft_examples(data, "train", k=3)) == data.rewrite_examples.num_rows
+    assert len(sft_examples(data, "train", k=3)) == data.examples.num_rows
     assert len(qsr_pairs(data, "train")) == sum(len(r) + len(b) for r, b in zip(
-        data.rewrite_examples.column("rewrites").to_pylist(), data.rewrite_examples.column("bad_rewrites").to_pylist()))
+        data.examples.column("rewrites").to_pylist(), data.examples.column("bad_rewrites").to_pylist()))
 
 
 def test_teacher_outage_raises_and_writes_nothing(tmp_path):
