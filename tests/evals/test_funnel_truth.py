@@ -65,3 +65,21 @@ def test_precision_and_empty_run(store):
     assert FunnelRow("qa", "kept", 4, 3).precision == 0.75 and FunnelRow("qa", "kept", 0, 0).precision is None
     store.start_run("empty", "synthesis", {"business_threshold": 0.5}, {})
     assert true_pair_funnel(store, "empty", lambda q, p: True) == []
+
+
+def test_agrees_with_the_synthesis_funnel_of_a_real_run(tmp_path):
+    # a real SynthesisProgram run (DummyLM rewriter, FAISS index, DuckDB) from the synthesis tests
+    from tailsynth.programs.synthesis import funnel
+    from tests.programs.test_synthesis import QUERIES, make_program
+
+    store = Store(":memory:")
+    make_program(tmp_path).run(QUERIES, store, run_id="r1", progress=False)
+    truth = {("a", "p1"), ("a", "p2")}
+    rows = true_pair_funnel(store, "r1", lambda q, p: (q, p) in truth)
+    totals = {r.stage: r.pairs for r in rows if r.qtype == ALL}
+    counts = funnel(store, "r1")
+    assert totals == {"candidates": counts["candidates"], "business_pass": counts["business_pass"],
+                      "general_scored": counts["general_scored"], "kept": counts["pairs_kept"]}
+    assert {r.qtype for r in rows} == {q["qtype"] for q in QUERIES} | {ALL}
+    knowledge = {r.stage: r.true_pairs for r in rows if r.qtype == "knowledge"}
+    assert knowledge["candidates"] == knowledge["kept"] == 2  # both true pairs of query a survive every stage
