@@ -10,7 +10,7 @@ annotation set), this counts, per query type, the pairs and the *true* pairs at 
                     max_general_per_query cap, or not reached yet in an unfinished run)
     kept            the run's output pairs
 
-    rows = true_pair_funnel(store, run_id, lambda qid, pid: world.is_relevant(qid, pid))
+    rows = true_pair_funnel(store, run_id, lambda qid, pid: pid in world.relevant_ids(qid))
     for r in rows: print(r.qtype, r.stage, r.pairs, r.true_pairs)
     true_pairs_lost(rows)   # {qtype: {"business_pass": lost there, ...}}
 

@@ -5,7 +5,8 @@ unless the output's format is valid.
   inference's own cleaning (``programs.rewriter.clean_rewrites``) keeps all k: no copy of the
   query, no item without a word, no duplicate up to case/space/punctuation. The rewards score the
   cleaned items, i.e. exactly what the Rewriter program would return, so RL cannot earn QSR with an
-  item that inference drops (a copy of the query scores high QSR).
+  item that inference drops (a copy of the query scores high QSR). An item over
+  MAX_REWRITE_WORDS is scored as inference cuts it, not refused.
 - QSR of a list: mean p_yes of the QSR classifier over its rewrites (Eq. 1).
 - PDA of a list: mean over its rewrites of 1/PPL under the product-language LM (Eq. 2), or the
   normalised min(1, ref_ppl/PPL) (see ``pda_reward``).

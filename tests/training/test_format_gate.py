@@ -28,6 +28,7 @@ CASES = [
     ("near-duplicate: hyphen and spaces", [*GOOD[:4], "toilet-flapper "], False),
     ("digits differ: 2.5 vs 25 gallon", [*GOOD[:4], "25 gallon toilet tank"], True),
     ("fewer than k", GOOD[:4], False),
+    ("17 words: scored as inference cuts it", [*GOOD[:4], " ".join(["flapper"] + ["chain"] * 16)], True),
 ]
 
 
@@ -37,6 +38,11 @@ def test_gate_passes_exactly_when_clean_rewrites_keeps_all_k(name, items, kept_a
     assert (len(cleaned) == 5 and len(items) == 5) == kept_all
     assert format_valid(items, 5, QUERY) == kept_all
     assert gated_rewrites(items, 5, QUERY) == (cleaned if kept_all else None)
+
+
+def test_a_long_item_is_scored_as_the_16_words_inference_keeps():
+    long = " ".join(f"w{i}ord" for i in range(20))
+    assert gated_rewrites([*GOOD[:4], long], 5, QUERY)[-1] == " ".join(long.split()[:16])
 
 
 def test_more_than_k_items_fails_the_gate_though_inference_would_cut_it():
