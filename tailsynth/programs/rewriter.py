@@ -14,8 +14,9 @@ from tailsynth.signatures import MultiRewrite
 
 log = logging.getLogger(__name__)
 MAX_REWRITE_WORDS = 16
-_WORD = re.compile(r"[^\W\d_]{2,}")  # a rewrite must contain a word, not just "1. 2. 3."
 """Longer outputs are rambling, not search queries; they are cut to this many words."""
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a rewrite must contain a word, not just "1. 2. 3."
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 REWRITER_FILE = "rewriter.json"
@@ -37,13 +38,23 @@ def rewrite_signature(k: int) -> type[dspy.Signature]:
     return MultiRewrite.with_instructions(f"{MultiRewrite.instructions} Write {k} rewrites.")
 
 
+def rewrite_key(text: str) -> str:
+    """What two rewrites (or a rewrite and its query) must differ in to count as different: case,
+    runs of whitespace and punctuation are not differences ("Door-Seal." == "door seal"), digits are
+    ("2.5 gallon" != "25 gallon")."""
+    return " ".join(_NON_WORD.sub(" ", str(text).casefold()).split())
+
+
 def clean_rewrites(raw: list[str], k: int, query: str = "") -> list[str]:
-    """Distinct (case-insensitive), non-empty, bounded rewrites, at most k, original query excluded."""
-    seen = {query.strip().lower()} if query else set()
+    """The rewrites inference uses, at most k: each cut to MAX_REWRITE_WORDS words and trimmed, kept
+    only if it contains a word of 2+ letters and its ``rewrite_key`` differs from the query's and from
+    every earlier kept rewrite's. The RL format gate (``training.rewards.format_valid``) applies this
+    same function, so the policy is never rewarded for an item this drops."""
+    seen = {rewrite_key(query)} if query else set()
     result = []
     for text in raw:
         text = " ".join(str(text).split()[:MAX_REWRITE_WORDS]).strip(" .,;")
-        key = text.lower()
+        key = rewrite_key(text)
         if _WORD.search(text) and key not in seen:
             seen.add(key)
             result.append(text)

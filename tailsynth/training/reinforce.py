@@ -11,6 +11,11 @@ For every response token t (end-of-turn token included):
     A_t   = (G_t − mean) / std   over every response token of the global batch
     loss  = −mean_t min(ρ_t A_t, clip(ρ_t, 1±ε) A_t),  ρ_t = π_θ(t)/π_old(t)
 ``train_rewriter_rl(source, RLConfig())`` → HF directory; resumes from ``checkpoint.pt`` in it.
+
+Every log-prob (old, reference, and the one being optimised) is computed by ``policy_logprobs``
+under the same autocast, so ρ_t is exactly 1 at the first PPO epoch (logged as ``ratio_dev``); every
+tensor of the reward shaping lives on the policy's device. The learning rate warms up linearly and
+then follows ``lr_schedule`` (a transformers scheduler), stepped once per RL step.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from __future__ import annotations
 import json
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import get_scheduler
 
 from tailsynth.programs.rewriter import numbered_lists, write_rewriter_info
 from tailsynth.sources import as_source
@@ -69,6 +76,16 @@ class RLConfig:
     revisits queries, so a short CPU run shows whether the loop learns at all."""
     steps: int = 8
     lr: float = 1e-5
+    """Peak learning rate, reached after the warmup."""
+    warmup_steps: int = 2
+    """RL step s ≤ warmup_steps runs at lr·s/warmup_steps (a fresh policy's first advantages are the
+    noisiest: whitened over one small batch); 0 = no warmup."""
+    lr_schedule: str = "cosine_with_min_lr"
+    """After the warmup, a ``transformers.SchedulerType`` over ``steps`` RL steps: the default decays
+    along a cosine to ``min_lr_ratio``·lr at the last step; 'constant_with_warmup' keeps lr;
+    'linear' / 'cosine' reach 0 at the last step (so that step does not move the policy)."""
+    min_lr_ratio: float = 0.1
+    """Floor of 'cosine_with_min_lr' as a fraction of lr (OpenRLHF's default); unused otherwise."""
     clip: float = 0.2
     max_grad_norm: float = 1.0
     ppo_epochs: int = 1
@@ -90,9 +107,23 @@ class RLConfig:
     def __post_init__(self) -> None:
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 
 
 BASELINES = ("global", "group")
+LR_SCHEDULES = ("cosine_with_min_lr", "constant_with_warmup", "linear", "cosine")
+"""The transformers schedules that need nothing but warmup and length (see ``RLConfig.lr_schedule``)."""
+
+
+# ---------------------------------------------------------------------------------- log-probs
+def policy_logprobs(model, batch: TokenBatch, temperature: float) -> torch.Tensor:
+    """``token_logprobs`` under the model's training autocast: the one way old, reference and
+    current log-probs are computed, so they differ only by the weights."""
+    with autocast(model.device):
+        return token_logprobs(model, batch, temperature)
 
 
 # ---------------------------------------------------------------------------------- advantage
@@ -105,7 +136,7 @@ def shape_rewards(kl: torch.Tensor, rewards: torch.Tensor, mask: torch.Tensor, k
     """r_t = −kl_coef·KL_t, with each sequence's scalar reward added at its last masked token."""
     r = -kl_coef * kl * mask
     last = mask.shape[1] - 1 - torch.flip(mask, dims=[1]).float().argmax(1)
-    r[torch.arange(mask.shape[0]), last] += rewards.to(r.dtype)
+    r[torch.arange(mask.shape[0], device=r.device), last] += rewards.to(r.device, r.dtype)
     return r
 
 
@@ -136,6 +167,13 @@ def clipped_surrogate(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Ten
     return (loss * m).sum() / m.sum().clamp(min=1)
 
 
+def reward_tensor(rewards: list[Reward], device: torch.device | str, baseline: str = "global",
+                  samples_per_query: int = 1) -> torch.Tensor:
+    """The sequences' scalar rewards on ``device`` (the policy's), group-centred for 'group'."""
+    scalar = torch.tensor([r.total for r in rewards], dtype=torch.float32, device=device)
+    return group_baseline(scalar, samples_per_query) if baseline == "group" else scalar
+
+
 def group_baseline(rewards: torch.Tensor, samples_per_query: int) -> torch.Tensor:
     """Rewards minus the mean reward of the same query's samples (rows are query-major)."""
     grouped = rewards.view(-1, samples_per_query)
@@ -149,15 +187,46 @@ def advantages(logp_old: torch.Tensor, ref_logp: torch.Tensor, rewards: torch.Te
     return whiten(returns_to_go(shape_rewards(kl, rewards, mask, kl_coef), mask), mask), kl
 
 
-def update_policy(model, opt, batch: TokenBatch, old_logp, adv, config: RLConfig) -> float:
-    """``ppo_epochs`` gradient steps on the surrogate; returns the last loss."""
+def update_policy(model, opt, batch: TokenBatch, old_logp, adv, config: RLConfig) -> dict[str, float]:
+    """``ppo_epochs`` gradient steps on the surrogate. Returns the last epoch's ``loss`` and
+    ``ratio_dev``, max |ρ_t − 1| over the scored tokens at the first epoch: 0 when the old log-probs
+    were computed like the current ones (``policy_logprobs``); anything else is a numerics bug."""
     mask = batch.scored_mask.to(old_logp.device).float()
-    for _ in range(config.ppo_epochs):
-        loss = clipped_surrogate(token_logprobs(model, batch, config.temperature), old_logp, adv, mask, config.clip)
+    ratio_dev = 0.0
+    for epoch in range(config.ppo_epochs):
+        logp = policy_logprobs(model, batch, config.temperature)
+        if epoch == 0:
+            with torch.no_grad():
+                ratio_dev = float(((torch.exp(logp - old_logp) - 1).abs() * mask).max()) if mask.any() else 0.0
+        loss = clipped_surrogate(logp, old_logp, adv, mask, config.clip)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable_parameters(model), config.max_grad_norm)
         opt.step(), opt.zero_grad(set_to_none=True)
-    return loss.item()
+    return {"loss": loss.item(), "ratio_dev": ratio_dev}
+
+
+def lr_scheduler(opt: torch.optim.Optimizer, config: RLConfig, start_step: int = 0):
+    """The transformers scheduler of ``config`` over ``config.steps`` RL steps, already at RL step
+    ``start_step + 1`` (so a resumed run continues the same curve). Step s runs at lr·λ(s), so
+    neither a warmup's first step nor cosine_with_min_lr's last runs at lr 0; call ``.step()``
+    after each RL step's update."""
+    for group in opt.param_groups:  # the peak is this config's lr, whatever a checkpoint's groups hold
+        group["initial_lr"] = config.lr
+    kwargs = {"min_lr_rate": config.min_lr_ratio} if config.lr_schedule == "cosine_with_min_lr" else None
+    sched = get_scheduler(config.lr_schedule, opt, num_warmup_steps=config.warmup_steps,
+                          num_training_steps=config.steps, scheduler_specific_kwargs=kwargs)
+    with warnings.catch_warnings():  # fast-forwarding before any optimizer.step() is intended
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+        for _ in range(start_step + 1):
+            sched.step()
+    return sched
+
+
+def step_advantages(rewards: list[Reward], old_logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor,
+                    config: RLConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """One RL step's (advantages, KL), every tensor on the policy's device (that of ``old_logp``)."""
+    scalar = reward_tensor(rewards, old_logp.device, config.baseline, config.samples_per_query)
+    return advantages(old_logp, ref_logp, scalar, mask.to(old_logp.device), config.kl_coef, config.kl_clamp)
 
 
 # ---------------------------------------------------------------------------------- checkpoints
@@ -210,6 +279,7 @@ def train_rewriter_rl(source, config: RLConfig = RLConfig(), store=None, reward_
     opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     ckpt = out_dir / CHECKPOINT
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
+    sched = lr_scheduler(opt, config, start_step)
     reward_model = reward_model or build_reward_model(config)
     queries = [r["query"] for r in as_source(source).require("rewrite_examples", "train")][: config.query_pool]
     logger = TrainLogger(config.run_id or name, out_dir, store, live=config.live, title=f"REINFORCE++ {config.run_id or name}",
@@ -228,19 +298,17 @@ def train_rewriter_rl(source, config: RLConfig = RLConfig(), store=None, reward_
         t_reward = time.time()
         batch = rollout_batch(tok, ro)
         with torch.no_grad():
-            old_logp = token_logprobs(model, batch, config.temperature)
-            ref_logp = token_logprobs(ref, batch, config.temperature)
+            old_logp = policy_logprobs(model, batch, config.temperature)
+            ref_logp = policy_logprobs(ref, batch, config.temperature)
         mask = batch.scored_mask.to(old_logp.device).float()
-        scalar = torch.tensor([r.total for r in rewards])
-        if config.baseline == "group":
-            scalar = group_baseline(scalar, config.samples_per_query)
-        adv, kl = advantages(old_logp, ref_logp, scalar, mask, config.kl_coef, config.kl_clamp)
-        with autocast(model.device):
-            loss = update_policy(model, opt, batch, old_logp, adv, config)
+        adv, kl = step_advantages(rewards, old_logp, ref_logp, mask, config)
+        lr = opt.param_groups[0]["lr"]
+        update = update_policy(model, opt, batch, old_logp, adv, config)
+        sched.step()
         elapsed = time.time() - t
         tokens = int(batch.attention_mask.sum()) + len(batch.prefix) * batch.input_ids.shape[0]
         phases = {"rollout_s": t_rollout - t, "reward_s": t_reward - t_rollout, "update_s": time.time() - t_reward}
-        logger.log(step, {**step_metrics(rewards, kl, mask, elapsed), "loss": loss, **phases,
+        logger.log(step, {**step_metrics(rewards, kl, mask, elapsed), **update, "lr": lr, **phases,
                           **throughput(model, tokens * config.ppo_epochs, elapsed)})
         if step % config.save_every == 0 or step == config.steps:
             save_checkpoint(ckpt, model, opt, step)

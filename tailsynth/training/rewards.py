@@ -1,8 +1,12 @@
 """The rewriter's RL reward (paper §2, Eqs. 1-3, 5): R = α·QSR + β·PDA + γ·Diversity, all zero
 unless the output's format is valid.
 
-- format gate: the text parses (CompactAdapter, one rewrite per line) into exactly k non-empty,
-  case-insensitively distinct rewrites of 2..MAX_REWRITE_WORDS words-or-characters bounds.
+- format gate: the text parses (CompactAdapter, one rewrite per line) into exactly k items and
+  inference's own cleaning (``programs.rewriter.clean_rewrites``) keeps all k: no copy of the
+  query, no item without a word, no duplicate up to case/space/punctuation. The rewards score the
+  cleaned items, i.e. exactly what the Rewriter program would return, so RL cannot earn QSR with an
+  item that inference drops (a copy of the query scores high QSR). An item over
+  MAX_REWRITE_WORDS is scored as inference cuts it, not refused.
 - QSR of a list: mean p_yes of the QSR classifier over its rewrites (Eq. 1).
 - PDA of a list: mean over its rewrites of 1/PPL under the product-language LM (Eq. 2), or the
   normalised min(1, ref_ppl/PPL) (see ``pda_reward``).
@@ -17,10 +21,8 @@ from itertools import combinations
 import numpy as np
 
 from tailsynth.adapters.compact import parse_lines
-from tailsynth.programs.rewriter import MAX_REWRITE_WORDS
+from tailsynth.programs.rewriter import clean_rewrites
 from tailsynth.signatures import QuerySemanticRelevance
-
-MIN_REWRITE_CHARS = 2
 
 
 def parse_rewrites(text: str) -> list[str]:
@@ -28,14 +30,19 @@ def parse_rewrites(text: str) -> list[str]:
     return parse_lines(text)
 
 
-def format_valid(rewrites: list[str], k: int) -> bool:
-    """Exactly k non-empty, distinct (case-insensitive) rewrites, each 2+ chars and <= 16 words."""
+def gated_rewrites(rewrites: list[str], k: int, query: str = "") -> list[str] | None:
+    """The k rewrites inference would return for this parsed output, or None when the output fails
+    the format gate: it must list exactly k items (the list format the policy learned stops at k)
+    and ``clean_rewrites`` must keep every one of them."""
     if len(rewrites) != k:
-        return False
-    keys = [" ".join(r.split()).lower() for r in rewrites]
-    if any(len(key) < MIN_REWRITE_CHARS or len(key.split()) > MAX_REWRITE_WORDS for key in keys):
-        return False
-    return len(set(keys)) == k
+        return None
+    kept = clean_rewrites(rewrites, k, query)
+    return kept if len(kept) == k else None
+
+
+def format_valid(rewrites: list[str], k: int, query: str = "") -> bool:
+    """The format gate (see ``gated_rewrites``); pass the query so a copy of it fails."""
+    return gated_rewrites(rewrites, k, query) is not None
 
 
 def char_ngrams(text: str, n: int = 2) -> set[str]:
@@ -115,9 +122,8 @@ class RewardModel:
         self.weights, self.pda_mode, self.ref_ppl = weights, pda_mode, ref_ppl
 
     def score(self, queries: list[str], texts: list[str], k: int) -> list[Reward]:
-        lists = [parse_rewrites(t) for t in texts]
-        valid = [format_valid(rs, k) for rs in lists]
-        flat = [(i, q, r) for i, (q, rs, ok) in enumerate(zip(queries, lists, valid)) if ok for r in rs]
+        lists = [gated_rewrites(parse_rewrites(t), k, q) for q, t in zip(queries, texts)]
+        flat = [(i, q, r) for i, (q, rs) in enumerate(zip(queries, lists)) if rs is not None for r in rs]
         p_yes = self.qsr.p_yes(QuerySemanticRelevance, [{"query": q, "rewrite": r} for _, q, r in flat]) if flat else []
         if self.pda is not None and flat:
             pda = pda_reward(self.pda.perplexity([r for _, _, r in flat]), self.pda_mode, self.ref_ppl)
@@ -129,7 +135,8 @@ class RewardModel:
             per_qsr.setdefault(i, []).append(float(p))
             per_pda.setdefault(i, []).append(float(d))
         rewards = []
-        for i, (rs, ok) in enumerate(zip(lists, valid)):
+        for i, rs in enumerate(lists):
+            ok = rs is not None
             q = float(np.mean(per_qsr[i])) if ok else 0.0
             d = float(np.mean(per_pda[i])) if ok else 0.0
             rewards.append(combine(q, d, diversity(rs) if ok else 0.0, ok, self.weights))

@@ -112,7 +112,7 @@ def evaluate_rewriter(source, model, tok, examples: list[dict], k: int = 5, max_
     label = as_source(source).require("rewrite_labeler")
     n_valid, labels = 0, []
     for ex, text in zip(examples, texts):
-        n_valid += format_valid(parse_rewrites(text), k)
+        n_valid += format_valid(parse_rewrites(text), k, ex["query"])
         labels += [label(ex["query_id"], r) for r in clean_rewrites(parse_rewrites(text), k, ex["query"])]
     return {
         "parse_rate": n_valid / max(1, len(examples)),

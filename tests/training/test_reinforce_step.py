@@ -28,7 +28,7 @@ def test_one_rl_step_changes_weights_and_lowers_the_surrogate():
     assert float(kl.abs().sum()) == 0.0
     before = [p.detach().clone() for p in trainable_parameters(model)]
     opt = torch.optim.AdamW(trainable_parameters(model), lr=cfg.lr)
-    loss_before = update_policy(model, opt, batch, old, adv, cfg)
+    loss_before = update_policy(model, opt, batch, old, adv, cfg)["loss"]
     assert any(not torch.equal(a, b) for a, b in zip(before, trainable_parameters(model)))
     with torch.no_grad():
         loss_after = clipped_surrogate(token_logprobs(model, batch), old, adv, mask, cfg.clip).item()
@@ -57,7 +57,7 @@ def test_rl_driver_logs_checkpoints_and_resumes(world, tmp_path):
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 2
     assert (out / "curves.png").exists() and (out / "model.safetensors").exists()
     metrics = {r[0] for r in store.fetch("select metric from train_log where run_id = 'rewriter-rl'")}
-    assert {"reward", "qsr", "pda", "diversity", "kl", "format_valid", "response_len"} <= metrics
+    assert {"reward", "qsr", "pda", "diversity", "kl", "format_valid", "response_len", "lr", "ratio_dev"} <= metrics
     summary = json.loads((out / "metrics.json").read_text())  # held-out score of the start survives the resume
     assert summary["heldout_start"]["samples"] == 2 and summary["heldout_end"]["queries"] == 1
 
