@@ -12,12 +12,22 @@ from typing import Any, get_args, get_type_hints
 class LMConfig:
     """Where an LM lives. ``api_base`` set: an OpenAI-compatible server (vLLM) through litellm,
     ``model`` is then e.g. ``hosted_vllm/Qwen2.5-7B-Instruct``. Otherwise ``model`` is a local HF
-    directory, or None for the packaged SmolLM2-135M-Instruct."""
+    directory, or None for the packaged SmolLM2-135M-Instruct. ``timeout_s`` bounds every request
+    to an endpoint and ``retries`` is how often a timeout, connection error, 429 or 5xx is retried
+    before the call raises ``tailsynth.serving.errors.LMUnavailable``."""
 
     model: str | None = None
     api_base: str | None = None
     api_key: str = "EMPTY"
     device: str | None = None
+    timeout_s: float = 120.0
+    retries: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries!r}")
 
     @property
     def model_id(self) -> str:
