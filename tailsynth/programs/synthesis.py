@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
+from tailsynth.fingerprint import synthesis_run_id
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.rewrite_filter import RewriteFilter
@@ -77,7 +78,7 @@ class SynthesisProgram(dspy.Module):
     def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True) -> RunSummary:
         """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes."""
         queries = as_queries(queries)
-        run_id = run_id or f"syn-{self.config.fingerprint()}"
+        run_id = run_id or synthesis_run_id(self.config, queries, self.catalog, self.model_ids)  # config + data + models
         store.start_run(run_id, "synthesis", self.config.to_dict(), self.model_ids)
         store.insert("queries", [(run_id, q.query_id, q.text, q.qtype) for q in queries])
         steps: dict[str, Callable[[str, list[Query], Store], dict]] = {
