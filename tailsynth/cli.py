@@ -111,6 +111,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_synthesize(args: argparse.Namespace) -> int:
     from tailsynth.programs.build import build_program
 
+    Store(args.store).close()  # a second writer is refused here, before any model loads
     config = _synthesis_config(args)
     if args.catalog:
         from tailsynth.io.loaders import load_catalog, load_queries

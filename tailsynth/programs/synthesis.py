@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import dspy
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.fingerprint import synthesis_run_id
+from tailsynth.progress import stage_progress
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.rewrite_filter import RewriteFilter
@@ -89,10 +89,7 @@ class SynthesisProgram(dspy.Module):
             "general": self._general,
         }
         seconds: dict[str, float] = {}
-        with Progress(
-            TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            disable=not progress,
-        ) as bar:
+        with stage_progress(progress) as bar:  # a rich bar on a terminal, plain lines when piped
             for stage in STAGES:
                 done = store.done(run_id, stage)
                 todo = [q for q in queries if q.query_id not in done]
