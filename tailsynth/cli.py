@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -562,17 +563,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(exc: BaseException) -> bool:
+    """Bad input, our own errors (LM endpoint down, store locked, vLLM missing) and the LM
+    clients' and DuckDB's errors: said in one line. Anything else is a bug and keeps its traceback."""
+    import duckdb
+
+    known = (FileNotFoundError, ValueError, duckdb.Error, ConnectionError, TimeoutError)
+    return isinstance(exc, known) or type(exc).__module__.split(".")[0] in ("tailsynth", "litellm", "openai", "dspy")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as exc:
-        # Bad input and our own errors (vLLM missing, endpoint down) get one clear line;
-        # anything else is a bug and keeps its traceback.
-        if isinstance(exc, (FileNotFoundError, ValueError)) or type(exc).__module__.startswith("tailsynth"):
-            console.print(f"[red]error:[/] {escape(str(exc))}")
-            return 2
-        raise
+        if os.environ.get("TAILSYNTH_DEBUG") or not _user_error(exc):
+            raise  # TAILSYNTH_DEBUG=1 shows the traceback of any error
+        from tailsynth.serving.errors import one_line
+
+        text = str(exc) if type(exc).__module__.startswith("tailsynth.runner") else one_line(exc, 500)
+        console.print(f"[red]error:[/] {escape(text)}", soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":
