@@ -149,7 +149,9 @@ def _print_view(store: Store, view: str, run_id: str | None, limit: int) -> None
     params = [run_id, limit] if "$2" in sql else [run_id]
     if "$1" not in sql:
         sql, params = sql.replace("$2", "$1"), [limit]
-    console.print(_table(f"{view} ({run_id})", store.fetch_dicts(sql, params)))
+    state = store.fetch("SELECT finished_at IS NULL FROM runs WHERE run_id = ?", [run_id])
+    note = " - run in progress: the chunks committed so far" if state and state[0][0] else ""
+    console.print(_table(f"{view} ({run_id}){note}", store.fetch_dicts(sql, params)))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
