@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_synthesize(args: argparse.Namespace) -> int:
     from tailsynth.programs.for_source import source_program
 
+    Store(args.store).close()  # a second writer is refused here, before any model loads
     source = _source(args)
     queries = _queries(args, source, world_limit=DEMO_QUERIES_PER_TYPE)
     program = source_program(source, _synthesis_config(args))
@@ -159,7 +161,9 @@ def _print_view(store: Store, view: str, run_id: str | None, limit: int) -> None
     params = [run_id, limit] if "$2" in sql else [run_id]
     if "$1" not in sql:
         sql, params = sql.replace("$2", "$1"), [limit]
-    console.print(_table(f"{view} ({run_id})", store.fetch_dicts(sql, params)))
+    state = store.fetch("SELECT finished_at IS NULL FROM runs WHERE run_id = ?", [run_id])
+    note = " - run in progress: the chunks committed so far" if state and state[0][0] else ""
+    console.print(_table(f"{view} ({run_id}){note}", store.fetch_dicts(sql, params)))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -552,17 +556,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(exc: BaseException) -> bool:
+    """Bad input, our own errors (LM endpoint down, store locked, vLLM missing) and the LM
+    clients' and DuckDB's errors: said in one line. Anything else is a bug and keeps its traceback."""
+    import duckdb
+
+    known = (FileNotFoundError, ValueError, duckdb.Error, ConnectionError, TimeoutError)
+    return isinstance(exc, known) or type(exc).__module__.split(".")[0] in ("tailsynth", "litellm", "openai", "dspy")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as exc:
-        # Bad input and our own errors (vLLM missing, endpoint down) get one clear line;
-        # anything else is a bug and keeps its traceback.
-        if isinstance(exc, (FileNotFoundError, ValueError)) or type(exc).__module__.startswith("tailsynth"):
-            console.print(f"[red]error:[/] {escape(str(exc))}")
-            return 2
-        raise
+        if os.environ.get("TAILSYNTH_DEBUG") or not _user_error(exc):
+            raise  # TAILSYNTH_DEBUG=1 shows the traceback of any error
+        from tailsynth.serving.errors import one_line
+
+        text = str(exc) if type(exc).__module__.startswith("tailsynth.runner") else one_line(exc, 500)
+        console.print(f"[red]error:[/] {escape(text)}", soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":

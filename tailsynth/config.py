@@ -5,19 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import Any, get_args, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
 @dataclass
 class LMConfig:
     """Where an LM lives. ``api_base`` set: an OpenAI-compatible server (vLLM) through litellm,
     ``model`` is then e.g. ``hosted_vllm/Qwen2.5-7B-Instruct``. Otherwise ``model`` is a local HF
-    directory, or None for the packaged SmolLM2-135M-Instruct."""
+    directory, or None for the packaged SmolLM2-135M-Instruct. ``timeout_s`` bounds every request
+    to an endpoint and ``retries`` is how often a timeout, connection error, 429 or 5xx is retried
+    before the call raises ``tailsynth.serving.errors.LMUnavailable``."""
 
     model: str | None = None
     api_base: str | None = None
     api_key: str = "EMPTY"
     device: str | None = None
+    timeout_s: float = 120.0
+    retries: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries!r}")
 
     @property
     def model_id(self) -> str:
@@ -58,11 +69,18 @@ class SynthesisConfig:
     chunk_size: int = 16
 
     def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ValueError("k must be >= 1")
+        for name, low in (("k", 1), ("top_k", 1), ("chunk_size", 1), ("max_general_per_query", 1),
+                          ("rewrite_max_tokens", 1), ("rewrite_demos", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold", "rewrite_temperature"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a number, got {value!r}")
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1]")
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
 
     @property
     def rewrite_filter(self) -> LMConfig:
@@ -108,6 +126,8 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
             sub = type(default) if is_dataclass(default) else _optional_dataclass(hints.get(name))
         here = f"{where}.{name}" if where else name
         if sub is None or value is None or isinstance(value, sub):  # None: an optional section left out
+            if sub is None:
+                value = _typed(value, hints.get(name), where or cls.__name__, name)
             kwargs[name] = value
         else:  # a partial section keeps the field's own default for what it does not set
             base = {f.name: getattr(default, f.name) for f in fields(default)} if isinstance(default, sub) else {}
@@ -116,6 +136,50 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "", sections: dict |
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ValueError(f"[{where or cls.__name__}]: {err}") from None
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _matches(value: Any, hint: Any) -> bool | None:
+    """Whether ``value`` fits ``hint``; None when the hint is not one we check (Any, Literal, ...)."""
+    if hint in _TYPE_NAMES:
+        if hint is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if hint is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, hint)
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        results = [value is None if a is type(None) else _matches(value, a) for a in args]
+        return None if None in results else any(results)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        inner = args[0] if args else None
+        return all(_matches(v, inner) is not False for v in value) if inner is not None else True
+    if origin is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def _describe(hint: Any) -> str:
+    if hint in _TYPE_NAMES:
+        return _TYPE_NAMES[hint]
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) in (Union, UnionType):
+        return " or ".join(_describe(a) for a in args) + (" (or none)" if type(None) in get_args(hint) else "")
+    if get_origin(hint) in (list, tuple):
+        return f"a list of {_describe(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
+    return str(hint)
+
+
+def _typed(value: Any, hint: Any, where: str, name: str) -> Any:
+    """``value`` checked against the field's annotation: ``k = "five"`` fails here, naming the key,
+    not later as ``'<' not supported between 'str' and 'int'``. An int where a float belongs is fine."""
+    if hint is None or _matches(value, hint) is not False:
+        return float(value) if hint is float and isinstance(value, int) else value
+    raise ValueError(f"[{where}]: {name} must be {_describe(hint)}, got {value!r}")
 
 
 def _hints(cls: type) -> dict[str, Any]:

@@ -80,3 +80,35 @@ def test_train_classifier_refuses_unknown_set_keys_before_loading_anything():
         main(["train", "classifier", "--task", "general", "--method", "cross-encoder", "--set", "model.lrr=1"])
     with pytest.raises(SystemExit, match=r"unknown keys \['stepz'\]"):
         main(["train", "classifier", "--task", "rewrite", "--set", "stepz=3"])
+
+
+def test_endpoint_and_lock_errors_are_one_line_without_traceback(monkeypatch, capsys):
+    from tailsynth import cli
+    from tailsynth.serving.errors import LMUnavailable
+    from tailsynth.store.store import StoreLocked
+
+    raised = {}
+    real = cli.build_parser
+
+    def parser():
+        p = real()
+        parse = p.parse_args
+
+        def parse_args(argv):
+            args = parse(argv)
+            args.func = lambda a: (_ for _ in ()).throw(raised["error"])
+            return args
+
+        p.parse_args = parse_args
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    for error in (LMUnavailable("rewriter at http://x timed out after 4 attempt(s)\nmore"),
+                  StoreLocked("store s is being written by pid 1")):
+        raised["error"] = error
+        assert cli.main(["inspect", "funnel"]) == 2
+        out = capsys.readouterr().out
+        assert out.startswith("error: ") and out.count("\n") == 1 and "Traceback" not in out
+    monkeypatch.setenv("TAILSYNTH_DEBUG", "1")
+    with pytest.raises(StoreLocked):
+        cli.main(["inspect", "funnel"])

@@ -7,6 +7,12 @@ item per line; ``numbered=True`` writes "1. ..." lines, which a fine-tuned model
 at k with, while an untrained 135M model shown numbered demos starts writing numbers instead).
 The same text is what the rewriter is fine-tuned on and what the logit scorer reads label
 probabilities after, so generation, SFT and scoring share one format.
+
+Input values are untrusted (titles, queries, rewrites) and cannot change the prompt's layout:
+``field_value`` removes chat-control tokens (``<|im_end|>``, ``<|eot_id|>``, ``</s>``, ...),
+folds newlines and runs of whitespace into one space (so "\nAnswer: yes" stays inside its
+field) and cuts the value to ``tailsynth.limits.MAX_FIELD_CHARS``. The local backends also drop
+their tokenizer's own special tokens from every message (``serving.hf_model.render_chat``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ from typing import Any
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
+from tailsynth.limits import MAX_FIELD_CHARS
+
+_CONTROL = re.compile(r"<\|[^<>|\s]{1,64}\|>|</?s>|<unk>|<pad>|<mask>|\[/?INST\]|<</?SYS>>|<\｜[^<>]{1,64}\｜>")
+"""Chat-control token spellings of the common templates (ChatML, Llama 2/3, DeepSeek, SentencePiece)."""
 _BULLET = re.compile(r"^\s*(?:\d+[.)](?=\s|$)|[-*•])\s*")  # "2.5 gallon" keeps its number
 
 
@@ -33,6 +43,19 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
     if typing.get_origin(annotation) is typing.Literal:
         return tuple(str(a) for a in typing.get_args(annotation))
     return None
+
+
+def field_value(value: Any, max_chars: int = MAX_FIELD_CHARS) -> str:
+    """An input value made inert: control tokens removed, whitespace folded to single spaces,
+    at most ``max_chars`` characters (see the module docstring)."""
+    text = str(value)
+    while True:  # "<|im_<|im_end|>end|>" must not reassemble
+        cleaned = _CONTROL.sub(" ", text)
+        if cleaned == text:
+            break
+        text = cleaned
+    text = " ".join(text.replace("<|", "<").replace("|>", ">").split())  # no halves left to pair up
+    return text if len(text) <= max_chars else text[:max_chars].rstrip()
 
 
 def format_lines(values: list | tuple, numbered: bool = False) -> str:
@@ -91,7 +114,7 @@ class CompactAdapter(dspy.Adapter):
         suffix: str = "",
         main_request: bool = False,
     ) -> str:
-        lines = [f"{_label(name)}: {inputs[name]}" for name in signature.input_fields if name in inputs]
+        lines = [f"{_label(name)}: {field_value(inputs[name])}" for name in signature.input_fields if name in inputs]
         return "\n".join(part for part in (prefix, *lines, suffix) if part)
 
     def format_assistant_message_content(

@@ -3,7 +3,10 @@
 The format follows the file extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``).
 Every problem is reported as a ``DataFileError`` naming the file, the row (1-based data row; for
 CSV the header is row 0) and the column, because the person fixing it has the file open, not our
-code: a missing column, a duplicate id, an empty text, bytes that are not UTF-8.
+code: a missing column, a duplicate id, an empty text, bytes that are not UTF-8, a NUL byte, a
+value that is a list or a boolean where text belongs, a quote that is never closed, a value over
+the limits of ``tailsynth.limits``. ``check_text`` and ``check_grade`` are the value checks the
+dry run (``runner.validate``) shares, so what passes one passes the other.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tailsynth.catalog import Catalog
+from tailsynth.limits import MAX_CSV_FIELD_BYTES, MAX_ID_CHARS, MAX_QUERY_CHARS, MAX_TITLE_CHARS, QTYPES
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD_BYTES))
 
 
 class DataFileError(ValueError):
@@ -33,6 +40,8 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     if not path.exists():
         raise DataFileError(path, "file does not exist")
+    if not path.is_file():
+        raise DataFileError(path, "is a directory, not a file" if path.is_dir() else "is not a regular file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         yield from _read_csv(path)
@@ -57,13 +66,47 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     lines = [_decode(path, raw, i) for i, raw in enumerate(path.read_bytes().splitlines(keepends=True))]
     if lines and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]  # Excel's UTF-8 byte-order mark
-    reader = csv.DictReader(io.StringIO("".join(lines)))
-    if reader.fieldnames is None:
+    reader = csv.reader(io.StringIO("".join(lines)), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        raise DataFileError(path, f"header is not valid CSV ({err})", row=0) from None
+    if header is None:
         raise DataFileError(path, "file is empty (no header row)")
-    for row_number, record in enumerate(reader, start=1):
-        if None in record:
-            raise DataFileError(path, f"row has more fields than the header ({len(reader.fieldnames)})", row=row_number)
+    header = [h.strip() for h in header]
+    row_number, line = 0, reader.line_num
+    while True:
+        start = line + 1  # the physical line this record starts on
+        try:
+            values = next(reader, None)
+        except csv.Error as err:
+            raise DataFileError(path, f"not valid CSV from line {start} ({err}); is a quote left open?",
+                                row=row_number + 1) from None
+        if values is None:
+            return
+        line = reader.line_num
+        if not values:
+            continue  # a blank line
+        row_number += 1
+        if len(values) > len(header):
+            raise DataFileError(path, f"row has {len(values)} fields, the header {len(header)}", row=row_number)
+        if line > start:
+            _check_spanning(path, header, values, start, line, row_number)
+        record = dict(zip(header, values))
+        for name in header[len(values):]:
+            record[name] = None  # a short row: its missing fields are empty
         yield row_number, record
+
+
+def _check_spanning(path: Path, header: list[str], values: list[str], start: int, end: int, row: int) -> None:
+    """A value over several lines is legal CSV, but one holding whole rows is a quote left open:
+    say where it opened instead of letting it swallow the rows (and blame other files for them)."""
+    for name, value in zip(header, values):
+        inner = value.splitlines()[1:]
+        if any(part.count(",") >= len(header) - 1 for part in inner) or (end - start > 1 and len(header) > 1 and
+                                                                        any(part.count(",") for part in inner)):
+            raise DataFileError(path, f"value spans lines {start}-{end} and holds what look like rows: a quote "
+                                      f"opened on line {start} is not closed", row=row, column=name)
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -116,14 +159,92 @@ def _batch_records(path: Path, batch, offset: int) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------ fields
-def _field(path: Path, row: int, record: dict, column: str, *, required_text: bool = True) -> Any:
+class FieldProblem(ValueError):
+    """What is wrong with one value; the caller adds the file, row and column."""
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def check_text(value: Any, max_chars: int | None = None, what: str = "value") -> str:
+    """A text value, stripped, or ``FieldProblem``: empty/None/NaN, a list or object, a boolean,
+    a NUL byte, a JSON list written as text, longer than ``max_chars``."""
+    if value is None or _is_nan(value):
+        raise FieldProblem("empty value")
+    if isinstance(value, bool):
+        raise FieldProblem(f"expected text, got the boolean {str(value).lower()}")
+    if isinstance(value, (list, tuple, dict)):
+        raise FieldProblem(f"expected text, got a JSON {'object' if isinstance(value, dict) else 'list'}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an id column Parquet/JSON stored as 12.0
+    text = str(value).strip()
+    if not text:
+        raise FieldProblem("empty value")
+    if "\x00" in text:
+        raise FieldProblem("contains a NUL byte")
+    if text[0] == "[" and text[-1] == "]":
+        try:
+            if isinstance(json.loads(text), list):
+                raise FieldProblem(f"{what} is a JSON list ({text[:40]!r}); give it as plain text")
+        except json.JSONDecodeError:
+            pass
+    if max_chars is not None and len(text) > max_chars:
+        raise FieldProblem(f"{what} is {len(text):,} characters, max {max_chars:,}")
+    return text
+
+
+def check_id(value: Any) -> str:
+    return check_text(value, MAX_ID_CHARS, "id")
+
+
+def check_title(value: Any) -> str:
+    return check_text(value, MAX_TITLE_CHARS, "title")
+
+
+def check_query(value: Any) -> str:
+    """A query text with its whitespace folded (newlines included), at most ``MAX_QUERY_CHARS``."""
+    return check_text(" ".join(check_text(value).split()), MAX_QUERY_CHARS, "query")
+
+
+def check_qtype(value: Any) -> str | None:
+    """One of ``QTYPES``, or None for a blank value (the type is classified later)."""
+    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    text = check_text(value)
+    if text not in QTYPES:
+        raise FieldProblem(f"unknown query type {text!r}; use one of {list(QTYPES)} or leave it blank")
+    return text
+
+
+def check_grade(value: Any, lo: float | None = None, hi: float | None = None, integer: bool = False,
+                what: str = "grade") -> float:
+    """A number (a bool is not one) within [lo, hi]; ``integer``: also a whole number (qrels grades)."""
+    if isinstance(value, bool):
+        raise FieldProblem(f"expected a number, got the boolean {str(value).lower()}")
+    raw = check_text(value)
+    try:
+        number = float(raw)
+    except ValueError:
+        raise FieldProblem(f"{what} {raw!r} is not a number") from None
+    if math.isnan(number) or math.isinf(number):
+        raise FieldProblem(f"{what} {raw!r} is not a finite number")
+    if integer and not number.is_integer():
+        raise FieldProblem(f"{what} {raw} is not a whole number")
+    if lo is not None and hi is not None and not lo <= number <= hi:
+        raise FieldProblem(f"{what} {raw} is out of range [{lo:g}, {hi:g}]")
+    return number
+
+
+def _field(path: Path, row: int, record: dict, column: str, *, required_text: bool = True, check=check_text) -> Any:
     if column not in record:
         raise DataFileError(path, f"missing column {column!r}; columns are {sorted(record)}", row=row, column=column)
     value = record[column]
     if required_text:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise DataFileError(path, "empty value", row=row, column=column)
-        value = str(value).strip()
+        try:
+            value = check(value)
+        except FieldProblem as problem:
+            raise DataFileError(path, str(problem), row=row, column=column) from None
     return value
 
 
@@ -135,6 +256,17 @@ def _check_header(path: Path, records: list[tuple[int, dict]], columns: list[str
     for column in columns:
         if column not in present:
             raise DataFileError(path, f"missing column {column!r}; columns are {sorted(present)}", column=column)
+
+
+def _optional_text(path: Path, row: int, record: dict, column: str) -> str:
+    """An optional column (description): blank is fine, a NUL byte or a list is not."""
+    value = record.get(column)
+    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+        return ""
+    try:
+        return " ".join(check_text(value, what=column).split())
+    except FieldProblem as problem:
+        raise DataFileError(path, str(problem), row=row, column=column) from None
 
 
 def _attributes_text(value: Any) -> str:
@@ -165,15 +297,15 @@ def load_catalog(
     _check_header(path, records, [id_col, title_col] + [c for c in (description_col, attributes_col) if c])
     ids, texts, first_row = [], [], {}
     for row, record in records:
-        pid = _field(path, row, record, id_col)
+        pid = _field(path, row, record, id_col, check=check_id)
         if pid in first_row:
             raise DataFileError(path, f"duplicate id {pid!r} (first on row {first_row[pid]})", row=row, column=id_col)
         first_row[pid] = row
-        parts = [_field(path, row, record, title_col)]
+        parts = [_field(path, row, record, title_col, check=check_title)]
         if attributes_col:
             parts.append(_attributes_text(record.get(attributes_col)))
         if description_col:
-            parts.append(str(record.get(description_col) or "").strip())
+            parts.append(_optional_text(path, row, record, description_col))
         ids.append(pid)
         texts.append(". ".join(p.rstrip(". ") for p in parts if p and p.strip()))
     return Catalog(ids, texts)
@@ -190,13 +322,13 @@ def load_queries(
     has_type = qtype_col is not None and qtype_col in records[0][1]
     out, first_row = [], {}
     for row, record in records:
-        qid = _field(path, row, record, id_col)
+        qid = _field(path, row, record, id_col, check=check_id)
         if qid in first_row:
             raise DataFileError(path, f"duplicate query id {qid!r} (first on row {first_row[qid]})", row=row, column=id_col)
         first_row[qid] = row
-        qtype = record.get(qtype_col) if has_type else None
-        out.append({"query_id": qid, "text": _field(path, row, record, text_col),
-                    "qtype": str(qtype).strip() if qtype not in (None, "") else None})
+        text = _field(path, row, record, text_col, check=check_query)
+        qtype = _field(path, row, record, qtype_col, check=check_qtype) if has_type else None
+        out.append({"query_id": qid, "text": text, "qtype": qtype})
     return out
 
 
@@ -214,15 +346,11 @@ def load_qrels(
     has_grade = grade_col is not None and grade_col in records[0][1]
     qrels: dict[str, dict[str, int]] = {}
     for row, record in records:
-        qid = _field(path, row, record, query_col)
-        pid = _field(path, row, record, product_col)
+        qid = _field(path, row, record, query_col, check=check_id)
+        pid = _field(path, row, record, product_col, check=check_id)
         grade = 1
         if has_grade:
-            raw = _field(path, row, record, grade_col)
-            try:
-                grade = int(float(raw))
-            except ValueError:
-                raise DataFileError(path, f"grade {raw!r} is not a number", row=row, column=grade_col) from None
+            grade = int(_field(path, row, record, grade_col, check=lambda v: check_grade(v, integer=True)))
         held = qrels.setdefault(qid, {})
         if pid in held and held[pid] != grade:
             raise DataFileError(path, f"({qid!r}, {pid!r}) judged twice with grades {held[pid]} and {grade}", row=row)

@@ -32,6 +32,4 @@ class GeneralRelevanceFilter(LabelJudge):
         inputs = [{"query": q, "product": t} for q, t in pairs]
         if self.mode == "logits":
             return self.scorer.label_probs(ProductRelevance, inputs, YES_NO, self.demos)[:, 0]
-        outs = self.generate(inputs)
-        # An answer that does not parse is neither: 0.5 keeps the pair at the default high-recall threshold.
-        return np.array([0.5 if o is None else (1.0 if o.answer == "yes" else 0.0) for o in outs])
+        return np.array([1.0 if o.answer == "yes" else 0.0 for o in self.generate(inputs)])  # unparsed: raises

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dspy
 
 from tailsynth.adapters import CompactAdapter
+from tailsynth.programs.lm_calls import predict_all
+from tailsynth.serving.errors import LMOutputError, one_line
 from tailsynth.serving.scorer import Scorer
 
 MODES = ("logits", "generate")
@@ -26,9 +28,15 @@ class LabelJudge(dspy.Module):
         self.predict = dspy.Predict(self.signature)
         self.demos: list[dict] = []
 
-    def generate(self, inputs: list[dict]) -> list[dspy.Prediction | None]:
-        """One generated answer per input, batched; None where the output did not parse."""
-        names = list(self.signature.input_fields)
-        examples = [dspy.Example(**x).with_inputs(*names) for x in inputs]
-        with dspy.context(lm=self.lm or dspy.settings.lm, adapter=CompactAdapter()):
-            return self.predict.batch(examples, max_errors=len(examples) + 1, disable_progress_bar=True, timeout=0)
+    def generate(self, inputs: list[dict]) -> list[dspy.Prediction]:
+        """One generated answer per input, batched. An answer that does not parse raises
+        ``LMOutputError`` (an LM outage ``LMUnavailable``): a judge that cannot say yes or no
+        must not keep the pair, nor drop it, so the chunk is left for a resume to redo."""
+        lm = self.lm or dspy.settings.lm
+        outs = predict_all(self.predict, inputs, lm, CompactAdapter())
+        bad = [i for i, o in enumerate(outs) if isinstance(o, Exception)]
+        if bad:
+            raise LMOutputError(
+                f"{getattr(lm, 'model', 'the LM')}: {len(bad)} of {len(outs)} {self.signature.__name__} answers did not "
+                f"parse (first: {one_line(outs[bad[0]], 160)}); use mode='logits' or a model that answers with a label")
+        return outs

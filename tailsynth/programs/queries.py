@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-MAX_QUERY_CHARS = 500
+from tailsynth.limits import MAX_QUERY_CHARS  # noqa: F401 - its home; re-exported
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ def as_queries(rows: Iterable[dict | Query | str]) -> list[Query]:
         text = " ".join(row.text.split())
         if not text:
             problems.append(f"row {i} ({row.query_id}): empty query text")
+        elif "\x00" in text:
+            problems.append(f"row {i} ({row.query_id}): query contains a NUL byte")
         elif len(text) > MAX_QUERY_CHARS:
             problems.append(f"row {i} ({row.query_id}): query is {len(text)} chars, max {MAX_QUERY_CHARS}")
         elif row.query_id in seen:

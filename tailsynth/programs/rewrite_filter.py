@@ -41,12 +41,8 @@ class RewriteFilter(LabelJudge):
         inputs = [{"query": q, "rewrite": r} for q, r in pairs]
         if self.mode == "logits":
             return self.scorer.label_probs(RewriteRelevance, inputs, REWRITE_LABELS, self.demos)
-        outs = self.generate(inputs)
-        probs = np.full((len(pairs), 3), 1 / 3)
-        for i, out in enumerate(outs):
-            if out is not None and getattr(out, "label", None) in REWRITE_LABELS:
-                probs[i] = np.eye(3)[REWRITE_LABELS.index(out.label)]
-        return probs
+        # generate() raises on an unparsed answer, so every row is a one-hot of a real label.
+        return np.array([np.eye(3)[REWRITE_LABELS.index(o.label)] for o in self.generate(inputs)]).reshape(-1, 3)
 
     def judge(self, pairs: list[tuple[str, str]]) -> list[RewriteJudgement]:
         if not pairs:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dspy
 
 from tailsynth.adapters import CompactAdapter
+from tailsynth.programs.lm_calls import predict_all
 from tailsynth.signatures import MultiRewrite
 
 log = logging.getLogger(__name__)
@@ -87,23 +88,17 @@ class Rewriter(dspy.Module):
         return dspy.Prediction(rewrites=clean_rewrites(out.rewrites, self.k, query))
 
     def batch_rewrite(self, queries: list[str]) -> list[list[str]]:
-        """Rewrites per query; an output that does not parse gives [] for that query (logged), never a crash."""
+        """Rewrites per query, concurrently. An LM that is down, times out or keeps failing raises
+        ``LMUnavailable`` for the whole batch (the chunk is not committed; a resume redoes it);
+        it never becomes "no rewrites". An output that does not parse gives [] for that query
+        (logged): a content problem of that one answer, not of the endpoint."""
         if not queries:
             return []
-        examples = [dspy.Example(query=q).with_inputs("query") for q in queries]
-        with dspy.context(lm=self._lm(), adapter=CompactAdapter(numbered=self.numbered)):
-            outputs = self.predict.batch(
-                examples,
-                num_threads=min(self.threads, len(queries)),
-                max_errors=len(queries) + 1,  # never cancel: an unparsed output is just []
-                return_failed_examples=False,
-                provide_traceback=False,
-                disable_progress_bar=True,
-                timeout=0,  # a slow CPU batch is not a straggler; resubmitting would duplicate it
-            )
+        outputs = predict_all(self.predict, [{"query": q} for q in queries], self._lm(),
+                              CompactAdapter(numbered=self.numbered), self.threads)
         result = []
         for query, out in zip(queries, outputs):
-            if out is None or getattr(out, "rewrites", None) is None:
+            if isinstance(out, Exception) or getattr(out, "rewrites", None) is None:
                 log.warning("rewriter output did not parse for query %r", query[:80])
                 result.append([])
             else:

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import dspy
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
+from tailsynth.fingerprint import synthesis_run_id
+from tailsynth.progress import stage_progress
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.rewrite_filter import RewriteFilter
@@ -77,7 +78,7 @@ class SynthesisProgram(dspy.Module):
     def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True) -> RunSummary:
         """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes."""
         queries = as_queries(queries)
-        run_id = run_id or f"syn-{self.config.fingerprint()}"
+        run_id = run_id or synthesis_run_id(self.config, queries, self.catalog, self.model_ids)  # config + data + models
         store.start_run(run_id, "synthesis", self.config.to_dict(), self.model_ids)
         store.insert("queries", [(run_id, q.query_id, q.text, q.qtype) for q in queries])
         steps: dict[str, Callable[[str, list[Query], Store], dict]] = {
@@ -88,10 +89,7 @@ class SynthesisProgram(dspy.Module):
             "general": self._general,
         }
         seconds: dict[str, float] = {}
-        with Progress(
-            TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            disable=not progress,
-        ) as bar:
+        with stage_progress(progress) as bar:  # a rich bar on a terminal, plain lines when piped
             for stage in STAGES:
                 done = store.done(run_id, stage)
                 todo = [q for q in queries if q.query_id not in done]

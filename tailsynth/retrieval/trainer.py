@@ -288,7 +288,7 @@ def train_retriever(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.steps, config.warmup_ratio))
     step, losses = 0, []
     if resume:
-        state = torch.load(ckpt / "state.pt", map_location=device, weights_only=False)
+        state = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)  # no pickled code
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, losses = state["step"], state["losses"]

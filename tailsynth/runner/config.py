@@ -231,6 +231,10 @@ def fingerprint(*parts: Any) -> str:
 
 
 def file_fingerprint(path: str | Path) -> str:
+    """The file's content hash; a directory or other non-file gets a marker (validation names the
+    problem; a key must not crash before it can)."""
+    if not Path(path).is_file():
+        return "not-a-file"
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

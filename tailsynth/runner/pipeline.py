@@ -111,10 +111,9 @@ def _store_rows(config: RunConfig, sql: str, params: list) -> list[tuple] | None
         return None
     import duckdb
 
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return None
+    from tailsynth.store.store import connect
+
+    con = connect(str(path), read_only=True, timeout_s=30.0)  # waits out a writer's commit; StoreLocked after
     try:
         return con.execute(sql, params).fetchall()
     except duckdb.Error:
@@ -331,7 +330,7 @@ def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dic
     from tailsynth.io.loaders import QrelsJudge
 
     # A crash after some systems were scored left rows behind; this evaluation replaces them.
-    store.con.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
+    store.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
     queries, classified = _typed_test_queries(config, data)
     if data.qrels is not None:
         judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)

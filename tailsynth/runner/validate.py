@@ -2,17 +2,33 @@
 
 ``check_data(config)`` reads each file once and returns every problem it finds (file, row,
 column, what is wrong: missing columns, empty text, duplicate rows, unknown product ids, grades
-out of range or not numbers, bytes that are not UTF-8) together with the loaded data when there
-are none. ``dry_run(config)`` adds the plan: the stages, each "done" or "to run".
+out of range or not numbers, bytes that are not UTF-8, NUL bytes, lists or booleans where text
+belongs, unknown query types, values over ``tailsynth.limits``) together with the loaded data
+when there are none. The value checks are ``tailsynth.io.loaders``' own (``check_text`` & co),
+so the dry run and the loaders the real run uses accept exactly the same files. When the catalog
+itself has problems, product ids elsewhere are not checked against it: its broken rows would be
+blamed on the files that name them. ``dry_run(config)`` adds the plan: the stages, each "done" or "to run".
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tailsynth.catalog import Catalog
-from tailsynth.io.loaders import DataFileError, _attributes_text, read_records
+from tailsynth.io.loaders import (
+    DataFileError,
+    FieldProblem,
+    _attributes_text,
+    check_grade,
+    check_id,
+    check_qtype,
+    check_query,
+    check_text,
+    check_title,
+    read_records,
+)
 from tailsynth.runner.config import RunConfig
 
 MAX_PROBLEMS_PER_FILE = 20
@@ -75,34 +91,37 @@ class _File:
             self.add(f"missing column {c!r} ({self.role}); columns are {sorted(present)}", column=c)
         return [] if missing else records
 
-    def text(self, row: int, record: dict, column: str) -> str | None:
-        value = record.get(column)
-        if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
-            self.add("empty value", row, column)
-            return None
-        return str(value).strip()
-
-    def number(self, row: int, record: dict, column: str, lo: float, hi: float) -> float | None:
-        raw = self.text(row, record, column)
-        if raw is None:
-            return None
+    def value(self, row: int, record: dict, column: str, check: Callable[[Any], Any] = check_text) -> Any:
+        """``check(record[column])``, or None with the problem recorded."""
         try:
-            value = float(raw)
-        except ValueError:
-            self.add(f"{raw!r} is not a number", row, column)
+            return check(record.get(column))
+        except FieldProblem as problem:
+            self.add(str(problem), row, column)
             return None
-        if not lo <= value <= hi:
-            self.add(f"grade {raw} is out of range [{lo:g}, {hi:g}]", row, column)
-            return None
-        return value
+
+    def text(self, row: int, record: dict, column: str) -> str | None:
+        return self.value(row, record, column, check_text)
+
+    def number(self, row: int, record: dict, column: str, lo: float, hi: float, integer: bool = False,
+               what: str = "grade") -> float | None:
+        return self.value(row, record, column, lambda v: check_grade(v, lo, hi, integer, what))
+
+    def optional(self, row: int, record: dict, column: str) -> str:
+        value = record.get(column)
+        if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+            return ""
+        text = self.value(row, record, column, check_text)
+        return " ".join(text.split()) if text else ""
 
 
 def check_data(config: RunConfig) -> tuple[RunData | None, list[Problem]]:
     """Every problem of every input file; the loaded data when there are none."""
     problems: list[Problem] = []
     d = config.data
-    catalog = _catalog(d.catalog, problems)
-    known = set(catalog.ids) if catalog is not None else None
+    catalog, mentioned = _catalog(d.catalog, problems)
+    # Ids on the catalog's broken rows count as known: they are the catalog's problem, not
+    # "unknown product id" in every file that names them. An unreadable catalog checks nothing.
+    known = mentioned if mentioned else None
     baseline = _pairs(d.baseline_pairs, known, catalog, problems)
     labels = _labels(d.business_labels, known, catalog, problems)
     train = _queries(d.train_queries, "training queries", problems)
@@ -134,12 +153,14 @@ def _repeated(f: _File, first_row: dict, key, row: int, what: str, column: str |
     return False
 
 
-def _catalog(spec, problems: list[Problem]) -> Catalog | None:
+def _catalog(spec, problems: list[Problem]) -> tuple[Catalog | None, set[str]]:
     f = _File(spec.path, "catalog", problems)
     cols = [spec.id_col, spec.title_col] + [c for c in (spec.description_col, spec.attributes_col) if c]
-    ids, texts, first = [], [], {}
+    ids, texts, first, mentioned = [], [], {}, set()
     for row, rec in f.records(cols):
-        pid, title = f.text(row, rec, spec.id_col), f.text(row, rec, spec.title_col)
+        raw = rec.get(spec.id_col)
+        mentioned.add(str(raw).strip() if raw is not None else "")
+        pid, title = f.value(row, rec, spec.id_col, check_id), f.value(row, rec, spec.title_col, check_title)
         if pid is None or title is None:
             continue
         if _repeated(f, first, pid, row, f"product id {pid!r}", spec.id_col):
@@ -148,15 +169,15 @@ def _catalog(spec, problems: list[Problem]) -> Catalog | None:
         if spec.attributes_col:
             parts.append(_attributes_text(rec.get(spec.attributes_col)))
         if spec.description_col:
-            parts.append(str(rec.get(spec.description_col) or "").strip())
+            parts.append(f.optional(row, rec, spec.description_col))
         ids.append(pid)
         texts.append(". ".join(p.rstrip(". ") for p in parts if p and p.strip()))
     f.close()
-    return Catalog(ids, texts) if ids else None  # valid rows only; still used to check ids elsewhere
+    return (Catalog(ids, texts) if ids else None), mentioned  # valid rows only
 
 
 def _product(f: _File, row: int, rec: dict, column: str, known: set[str] | None) -> str | None:
-    pid = f.text(row, rec, column)
+    pid = f.value(row, rec, column, check_id)
     if pid is not None and known is not None and pid not in known:
         f.add(f"unknown product id {pid!r} (not in the catalog)", row, column)
         return None
@@ -168,13 +189,13 @@ def _pairs(spec, known, catalog, problems) -> list[tuple[str, str]]:
     out, seen = [], {}
     cols = [spec.query_col, spec.product_col] + ([spec.grade_col] if spec.grade_col else [])
     for row, rec in f.records(cols):
-        q, pid = f.text(row, rec, spec.query_col), _product(f, row, rec, spec.product_col, known)
+        q, pid = f.value(row, rec, spec.query_col, check_query), _product(f, row, rec, spec.product_col, known)
         grade = f.number(row, rec, spec.grade_col, *spec.grade_range) if spec.grade_col else spec.min_grade
         if q is None or pid is None or grade is None:
             continue
         if _repeated(f, seen, (q, pid), row, f"row ({q!r}, {pid!r})"):
             continue
-        if grade >= spec.min_grade and catalog is not None:
+        if grade >= spec.min_grade and catalog is not None and pid in catalog._position:
             out.append((q, catalog.text(pid)))
     f.close()
     return out[: spec.limit] if spec.limit else out
@@ -184,13 +205,13 @@ def _labels(spec, known, catalog, problems) -> list[tuple[str, str, int]]:
     f = _File(spec.path, "business relevance labels", problems)
     out, seen = [], {}
     for row, rec in f.records([spec.query_col, spec.product_col, spec.label_col]):
-        q, pid = f.text(row, rec, spec.query_col), _product(f, row, rec, spec.product_col, known)
+        q, pid = f.value(row, rec, spec.query_col, check_query), _product(f, row, rec, spec.product_col, known)
         label = f.number(row, rec, spec.label_col, *spec.label_range)
         if q is None or pid is None or label is None:
             continue
         if _repeated(f, seen, (q, pid), row, f"row ({q!r}, {pid!r})"):
             continue
-        if catalog is not None:
+        if catalog is not None and pid in catalog._position:
             out.append((q, catalog.text(pid), int(label >= spec.positive_min)))
     f.close()
     return out[: spec.limit] if spec.limit else out
@@ -202,16 +223,23 @@ def _queries(spec, role: str, problems) -> list[dict]:
     records = f.records([spec.id_col, spec.text_col])
     has_type = bool(records) and spec.qtype_col is not None and spec.qtype_col in records[0][1]
     for row, rec in records:
-        qid, text = f.text(row, rec, spec.id_col), f.text(row, rec, spec.text_col)
-        if qid is None or text is None:
+        qid, text = f.value(row, rec, spec.id_col, check_id), f.value(row, rec, spec.text_col, check_query)
+        qtype = f.value(row, rec, spec.qtype_col, check_qtype) if has_type else None
+        if qid is None or text is None or (has_type and qtype is None and check_qtype_failed(rec, spec.qtype_col)):
             continue
         if _repeated(f, first, qid, row, f"query id {qid!r}", spec.id_col):
             continue
-        qtype = rec.get(spec.qtype_col) if has_type else None
-        qtype = str(qtype).strip() if qtype is not None and str(qtype).strip() else None
-        out.append({"query_id": qid, "text": " ".join(text.split()), "qtype": qtype})
+        out.append({"query_id": qid, "text": text, "qtype": qtype})
     f.close()
     return out[: spec.limit] if spec.limit else out
+
+
+def check_qtype_failed(rec: dict, column: str) -> bool:
+    try:
+        check_qtype(rec.get(column))
+        return False
+    except FieldProblem:
+        return True
 
 
 def _qrels(spec, known, query_ids: set[str], problems) -> dict[str, dict[str, int]]:
@@ -221,8 +249,8 @@ def _qrels(spec, known, query_ids: set[str], problems) -> dict[str, dict[str, in
     cols = [spec.query_col, spec.product_col] + ([spec.grade_col] if spec.grade_col else [])
     records = f.records(cols)
     for row, rec in records:
-        qid, pid = f.text(row, rec, spec.query_col), _product(f, row, rec, spec.product_col, known)
-        grade = f.number(row, rec, spec.grade_col, *spec.grade_range) if spec.grade_col else 1
+        qid, pid = f.value(row, rec, spec.query_col, check_id), _product(f, row, rec, spec.product_col, known)
+        grade = f.number(row, rec, spec.grade_col, *spec.grade_range, integer=True) if spec.grade_col else 1
         if qid is None or pid is None or grade is None:
             continue
         if _repeated(f, seen, (qid, pid), row, f"judgement ({qid!r}, {pid!r})"):

@@ -11,7 +11,8 @@ from tailsynth.serving.scorer import Scorer
 def make_lm(config: LMConfig, **kwargs) -> dspy.BaseLM:
     """The DSPy LM for generation: a local transformers model, or an endpoint through litellm."""
     if config.api_base:
-        return dspy.LM(config.model, api_base=config.api_base, api_key=config.api_key, cache=False, **kwargs)
+        return dspy.LM(config.model, api_base=config.api_base, api_key=config.api_key, cache=False,
+                       timeout=config.timeout_s, num_retries=config.retries, **kwargs)
     from tailsynth.serving.transformers_lm import TransformersLM
 
     return TransformersLM(config.model, device=config.device, **kwargs)
@@ -22,7 +23,8 @@ def make_scorer(config: LMConfig) -> Scorer:
     if config.api_base:
         from tailsynth.serving.endpoint_scorer import EndpointScorer
 
-        return EndpointScorer(config.model or "hosted_vllm/local", api_base=config.api_base, api_key=config.api_key)
+        return EndpointScorer(config.model or "hosted_vllm/local", api_base=config.api_base, api_key=config.api_key,
+                              retries=config.retries, timeout_s=config.timeout_s)
     from tailsynth.retrieval.business_relevance import is_model_dir
     from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer
 

@@ -2,8 +2,11 @@
 
 Label probabilities come from the chat endpoint's ``top_logprobs`` of the first answer token;
 perplexity from the completions endpoint with ``echo`` + ``logprobs`` (the prompt's own token
-log-probabilities). Requests run concurrently; connection errors and 5xx are retried with
-backoff, and a batch either scores completely or raises ``EndpointError`` (nothing partial).
+log-probabilities). Requests run concurrently, each with a timeout; connection errors,
+timeouts, 429 and 5xx are retried with backoff, and a batch either scores completely or raises
+(``LMUnavailable`` when the endpoint kept failing, ``LMOutputError`` when it answered without
+logprobs or without any label among the top-k first tokens): nothing partial, never a neutral
+score.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, TypeVar
 import litellm
 import numpy as np
 
+from tailsynth.serving.errors import LMError, LMOutputError, LMUnavailable, one_line
 from tailsynth.serving.scorer import Scorer
 
 T = TypeVar("T")
@@ -25,15 +29,18 @@ MISSING_LABEL_GAP = 5.0
 """A label absent from the top-20 gets (lowest returned logprob - this gap): below everything seen."""
 
 
-class EndpointError(RuntimeError):
-    """The endpoint could not be reached or kept failing after every retry."""
+EndpointError = LMError
+"""The old name: every endpoint failure is an ``LMError`` (``LMUnavailable`` or ``LMOutputError``)."""
 
 
 def _retryable(exc: BaseException) -> bool:
+    """Timeouts (litellm's carries status 408), connection errors, 429 and 5xx are worth another try."""
+    if isinstance(exc, (litellm.Timeout, litellm.APIConnectionError, asyncio.TimeoutError, ConnectionError, OSError)):
+        return True
     status = getattr(exc, "status_code", None)
-    if status is not None:
-        return int(status) >= 500 or int(status) == 429
-    return isinstance(exc, (litellm.APIConnectionError, litellm.Timeout, ConnectionError, OSError))
+    if isinstance(status, int):
+        return status >= 500 or status in (408, 429)
+    return False
 
 
 def run_sync(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -75,11 +82,15 @@ class EndpointScorer(Scorer):
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(self.retries + 1):
             try:
-                return await call()
+                return await asyncio.wait_for(call(), self.timeout_s + 5.0)  # a guard over litellm's own timeout
+            except LMError:
+                raise
             except Exception as exc:  # noqa: BLE001 - classified below
                 if not _retryable(exc) or attempt == self.retries:
-                    raise EndpointError(
-                        f"{self.model} at {self.api_base} failed after {attempt + 1} attempt(s): {exc}"
+                    kind = "timed out" if isinstance(exc, (litellm.Timeout, asyncio.TimeoutError)) else "failed"
+                    raise LMUnavailable(
+                        f"{self.model} at {self.api_base} {kind} after {attempt + 1} attempt(s) "
+                        f"(timeout {self.timeout_s:g}s): {type(exc).__name__}: {one_line(exc)}"
                     ) from exc
                 await asyncio.sleep(self.backoff_s * 2**attempt)
         raise AssertionError("unreachable")
@@ -106,7 +117,8 @@ class EndpointScorer(Scorer):
             )
 
         responses = self._gather([factory(m) for m in prompts])
-        return np.asarray([label_logits_from_top(_top_logprobs(r), labels) for r in responses])
+        where = f"{self.model} at {self.api_base}"
+        return np.asarray([label_logits_from_top(_top_logprobs(r, where), labels, where) for r in responses])
 
     def perplexity(self, texts: list[str]) -> np.ndarray:
         def factory(text: str) -> Callable[[], Awaitable[Any]]:
@@ -122,25 +134,49 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
-def _top_logprobs(response: Any) -> list[tuple[str, float]]:
-    content = _get(_get(response.choices[0], "logprobs"), "content")
-    if not content:
-        raise EndpointError("endpoint returned no logprobs; is it an OpenAI-compatible server with logprobs support?")
-    return [(_get(t, "token"), float(_get(t, "logprob"))) for t in _get(content[0], "top_logprobs")]
+def _top_logprobs(response: Any, where: str = "endpoint") -> list[tuple[str, float]]:
+    choices = _get(response, "choices") or []
+    content = _get(_get(choices[0], "logprobs"), "content") if choices else None
+    top = _get(content[0], "top_logprobs") if content else None
+    if not top:
+        raise LMOutputError(f"{where} returned no logprobs; serve it with an OpenAI-compatible server that "
+                            "supports logprobs/top_logprobs (vLLM does), or use mode='generate'")
+    try:
+        return [(str(_get(t, "token")), float(_get(t, "logprob"))) for t in top]
+    except (TypeError, ValueError) as err:
+        raise LMOutputError(f"{where} returned malformed logprobs ({err})") from None
 
 
-def label_logits_from_top(top: list[tuple[str, float]], labels: tuple[str, ...]) -> list[float]:
+def _norm(token: str) -> str:
+    """A token as text to compare: byte-level BPE's "Ġ" and SentencePiece's "▁" spaces, case folded."""
+    return token.replace("Ġ", " ").replace("▁", " ").strip().lower()
+
+
+def label_logits_from_top(top: list[tuple[str, float]], labels: tuple[str, ...], where: str = "endpoint") -> list[float]:
     """Log-score per label: the longest top-logprob token that begins the label.
 
-    The longest match is the label's own first token under the server's tokenizer, the same
-    token the local scorer reads, so both backends give the same probabilities.
+    Tokens match case-insensitively and without their leading space ("Yes", " yes" and "yes"
+    are one answer; the label's exact spelling wins where it was returned, else the best one). The longest match is the label's own
+    first token under the server's tokenizer, the same token the local scorer reads, so both
+    backends give the same probabilities. A label missing from the top-k gets the lowest
+    returned logprob minus ``MISSING_LABEL_GAP``; when no label at all is among them the answer
+    is not a label and ``LMOutputError`` is raised (never a 50/50 that passes a threshold).
     """
-    floor = min(lp for _, lp in top) - MISSING_LABEL_GAP if top else -100.0
-    scores = []
+    seen = [(token, _norm(token), lp) for token, lp in top]
+    scores, found = [], False
     for label in labels:
-        matches = [(len(token.strip()), lp) for token, lp in top if token.strip() and label.startswith(token.strip())]
-        scores.append(max(matches)[1] if matches else floor)
-    return scores
+        want = label.lower()
+        # (length of the match, exact spelling first, logprob): the local scorer reads the label's
+        # own first token, so where the server returned that exact token both backends agree.
+        matches = [(len(t), label.startswith(raw), lp) for raw, t, lp in seen if t and want.startswith(t)]
+        found |= bool(matches)
+        scores.append(max(matches)[2] if matches else None)
+    if not found:
+        shown = ", ".join(repr(t) for t, _ in top[:8])
+        raise LMOutputError(f"{where}: no label of {list(labels)} among the top-{len(top)} first tokens "
+                            f"({shown}); the prompt or the model does not answer with a label")
+    floor = min(lp for _, lp in top) - MISSING_LABEL_GAP
+    return [floor if s is None else s for s in scores]
 
 
 def _prompt_perplexity(response: Any, text: str) -> float:

@@ -80,8 +80,33 @@ def _load_lm(name_or_path: str | None, device: str | None) -> tuple[PreTrainedMo
     return model, tok
 
 
+def special_strings(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """Every string the tokenizer turns into a special (control) token, longest first."""
+    names = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    for token in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        if getattr(token, "special", False):
+            names.add(str(token.content))
+    return sorted((n for n in names if n), key=len, reverse=True)
+
+
+def strip_special(tokenizer: PreTrainedTokenizerBase, text: str) -> str:
+    """``text`` without any of the tokenizer's special-token strings (repeated until none is left)."""
+    specials = special_strings(tokenizer)
+    while True:
+        cleaned = text
+        for s in specials:
+            cleaned = cleaned.replace(s, " ")
+        if cleaned == text:
+            return text
+        text = cleaned
+
+
 def render_chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict], add_generation_prompt: bool = True) -> str:
-    """Chat messages as the model's own template writes them (plain text fallback for base models)."""
+    """Chat messages as the model's own template writes them (plain text fallback for base models).
+
+    Message contents lose the tokenizer's special-token strings first: only the template may
+    write control tokens, never a title or a query (a forged ``<|im_end|>`` assistant turn)."""
+    messages = [{**m, "content": strip_special(tokenizer, str(m.get("content", "")))} for m in messages]
     if tokenizer.chat_template:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
     text = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)

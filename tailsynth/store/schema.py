@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS pairs (
 ALTER TABLE pairs ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
 CREATE TABLE IF NOT EXISTS eval_results (
     run_id VARCHAR, suite VARCHAR, system VARCHAR, qtype VARCHAR, metric VARCHAR, value DOUBLE,
-    created_at TIMESTAMP DEFAULT current_timestamp
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (run_id, suite, system, qtype, metric)
 );
 CREATE TABLE IF NOT EXISTS train_log (
     run_id VARCHAR, step INTEGER, metric VARCHAR, value DOUBLE,

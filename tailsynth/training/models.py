@@ -90,19 +90,25 @@ def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 
 def save_model(model: PreTrainedModel, tok: PreTrainedTokenizerBase, out_dir: Path) -> Path:
-    """safetensors + tokenizer, written to a temporary folder and renamed (a reader never sees half)."""
+    """safetensors + tokenizer, written to a temporary folder that replaces ``out_dir`` by rename.
+
+    A reader sees the old model or the new one, never new weights with an old config: files of
+    ``out_dir`` the save does not write (logs, checkpoints, plots) move into the new folder
+    first, then two renames swap the folders (between them ``out_dir`` is briefly absent)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(out_dir.name + f".tmp{time.time_ns()}")
+    stamp = time.time_ns()
+    tmp = out_dir.with_name(out_dir.name + f".tmp{stamp}")
     model.save_pretrained(tmp, safe_serialization=True)
     tok.save_pretrained(tmp)
     if out_dir.exists():
-        for item in tmp.iterdir():  # keep logs, checkpoints and plots already in out_dir
-            target = out_dir / item.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            item.replace(target)
-        tmp.rmdir()
+        for item in out_dir.iterdir():  # keep logs, checkpoints and plots already in out_dir
+            if not (tmp / item.name).exists():
+                item.rename(tmp / item.name)
+        old = out_dir.with_name(out_dir.name + f".old{stamp}")
+        out_dir.rename(old)
+        tmp.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(out_dir)
     return out_dir

@@ -240,7 +240,7 @@ def save_checkpoint(path: Path, model, opt, step: int) -> None:
 
 
 def load_checkpoint(path: Path, model, opt) -> int:
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=True)  # tensors, numbers, tuples: no pickled code
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in state["trainable"].items():

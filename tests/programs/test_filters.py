@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+
+from tailsynth.serving.errors import LMOutputError
 from dspy.utils import DummyLM
 
 from tailsynth.adapters import CompactAdapter
@@ -16,10 +18,14 @@ def test_generate_mode_parses_labels_with_dummy_lm():
     assert judgements[0].label in ("irrelevant", "relevant") and judgements[0].probs in ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0))
 
 
-def test_unparseable_answer_is_neutral_not_a_crash():
+def test_unparseable_answer_is_an_error_not_a_keep():
+    # It used to become p_yes 0.5, which passes the default threshold: a guess kept as a pair.
     lm = DummyLM([{"answer": "maybe, who knows"}], adapter=CompactAdapter())
-    p = GeneralRelevanceFilter(mode="generate", lm=lm).p_yes([("q", "product")])
-    assert p.tolist() == [0.5]
+    with pytest.raises(LMOutputError, match="did not parse"):
+        GeneralRelevanceFilter(mode="generate", lm=lm).p_yes([("q", "product")])
+    lm = DummyLM([{"label": "somewhat"}], adapter=CompactAdapter())
+    with pytest.raises(LMOutputError, match="did not parse"):
+        RewriteFilter(mode="generate", lm=lm).judge([("q", "rewrite")])
 
 
 def test_logit_mode_keeps_by_threshold_and_needs_a_scorer():

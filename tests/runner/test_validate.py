@@ -73,7 +73,7 @@ def test_bad_encoding_and_non_numeric_grades(tmp_path):
                      qrels=_write(tmp_path / "q2.csv", "query_id,product_id,grade\ne1,p3,high\n"))
     text = "\n".join(map(str, plan(config).problems))
     assert "bad.csv: row 2: bytes are not UTF-8" in text
-    assert "q2.csv: row 1: column 'grade': 'high' is not a number" in text
+    assert "q2.csv: row 1: column 'grade': grade 'high' is not a number" in text
 
 
 def test_unknown_config_keys_and_model_keys_in_synthesis_are_refused(tmp_path):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tailsynth.serving.endpoint_scorer import label_logits_from_top
+from tailsynth.serving.errors import LMOutputError
 from tailsynth.serving.local_scorer import common_prefix_length
 from tailsynth.serving.scorer import softmax
 
@@ -23,6 +24,17 @@ def test_label_logits_take_the_longest_matching_token():
 
 
 def test_missing_label_scores_below_everything_returned():
-    scores = label_logits_from_top([("hello", -1.0), ("world", -2.0)], ("yes", "no"))
-    assert scores[0] < -2.0 and scores[0] == scores[1]
-    assert softmax(np.array([scores]))[0] == pytest.approx([0.5, 0.5])
+    scores = label_logits_from_top([("no", -1.0), ("world", -2.0)], ("yes", "no"))
+    assert scores[1] == -1.0 and scores[0] < -2.0
+
+
+def test_no_label_in_top_k_is_an_error_not_fifty_fifty():
+    with pytest.raises(LMOutputError, match="no label"):
+        label_logits_from_top([("hello", -1.0), ("world", -2.0)], ("yes", "no"))
+
+
+def test_labels_match_case_insensitively_with_leading_spaces():
+    assert label_logits_from_top([(" Yes", -0.3), ("NO", -1.2)], ("yes", "no")) == [-0.3, -1.2]
+    assert label_logits_from_top([("Ġyes", -0.4), ("▁No", -0.9)], ("yes", "no")) == [-0.4, -0.9]
+    # the label's own spelling wins where the server returned it (what the local scorer reads)
+    assert label_logits_from_top([("Yes", -0.2), ("yes", -0.7), ("no", -2.0)], ("yes", "no")) == [-0.7, -2.0]
