@@ -7,6 +7,8 @@ fp32 safetensors copy under the cache so later loads take well under a second.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -51,10 +53,19 @@ def _converted_smollm2() -> Path:
         # A GGUF-loaded model refuses save_pretrained; copy its weights into a plain one.
         plain = AutoModelForCausalLM.from_config(quantised.config)
         plain.load_state_dict(quantised.state_dict())
-        tmp = target.with_name(target.name + ".tmp")
-        plain.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        tmp.rename(target)
+        # A private temporary dir per converter: two processes converting at once (test workers,
+        # Ray actors) each write their own, the first rename wins and the other is dropped.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+        try:
+            plain.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+            tmp.rename(target)
+        except OSError:
+            if not (target / "model.safetensors").exists():
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
