@@ -10,6 +10,8 @@ import pytest
 
 from tailsynth.config import LMConfig
 from tailsynth.serving.endpoint_scorer import EndpointError
+from tailsynth.serving.errors import LMOutputError
+from tailsynth.serving.local_scorer import LocalScorer
 from tailsynth.serving.openai_server import OpenAICompatibleServer
 from tailsynth.teacher import TeacherConfig, annotate_queries, load_teacher_files, write_trainer_files
 from tailsynth.teacher.annotate import ANNOTATIONS
@@ -35,10 +37,31 @@ def _config(api_base: str) -> TeacherConfig:
                          candidate_depth=4, batch_size=2, dev_fraction=0.0, max_tokens=48)
 
 
+def test_a_teacher_that_cannot_label_is_an_error_not_a_label(tmp_path):
+    """An endpoint whose top-k first tokens hold no label (the packaged 135M model, served, often
+    answers a QSR prompt so): ``LMOutputError``, nothing written (it used to be p_yes 0.5, "yes")."""
+    from tailsynth.programs.rewriter import Rewriter
+    from tailsynth.serving.endpoint_scorer import EndpointScorer
+    from tailsynth.serving.fault_server import FaultServer
+
+    class OneRewrite(Rewriter):
+        def batch_rewrite(self, queries):
+            return [["toilet flapper"] for _ in queries]
+
+    with FaultServer("no_label") as srv:
+        scorer = EndpointScorer("hosted_vllm/x", api_base=srv.api_base, retries=1, backoff_s=0.01)
+        with pytest.raises(LMOutputError, match="no label"):
+            annotate_queries(QUERIES, CATALOG, tmp_path, _config(srv.api_base), rewriter=OneRewrite(k=1), scorer=scorer)
+    assert not (tmp_path / ANNOTATIONS).exists() or (tmp_path / ANNOTATIONS).read_text() == ""
+
+
 def test_teacher_annotates_through_the_endpoint(server, tmp_path):
+    """Rewrites generated over HTTP (litellm -> the loopback server); labels from the same model's
+    logits in process (its served top-20 often holds no label, see above); resumed; trainer files."""
     config = _config(server.api_base)
-    annotate_queries(QUERIES[:2], CATALOG, tmp_path, config)
-    annotate_queries(QUERIES, CATALOG, tmp_path, config)  # resumes: only q3 is new
+    scorer = LocalScorer()
+    annotate_queries(QUERIES[:2], CATALOG, tmp_path, config, scorer=scorer)
+    annotate_queries(QUERIES, CATALOG, tmp_path, config, scorer=scorer)  # resumes: only q3 is new
     records = [json.loads(line) for line in (tmp_path / ANNOTATIONS).read_text().splitlines()]
     assert [r["query_id"] for r in records] == ["q1", "q2", "q3"]
     for r in records:
