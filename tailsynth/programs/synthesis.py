@@ -73,6 +73,7 @@ class SynthesisProgram(dspy.Module):
         self.rewriter, self.rewrite_filter, self.general_filter = rewriter, rewrite_filter, general_filter
         self.index, self.business = index, business
         self.model_ids = model_ids or {}
+        self.spec = None  # the ProgramSpec that built it, when build_program did (engines ship it to workers)
 
     # ------------------------------------------------------------------ stages
     def stages(self) -> dict[str, Callable]:
