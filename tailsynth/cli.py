@@ -128,6 +128,16 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
         world = load_world()
         program = world_program(world, config)
         queries = world.query_rows(args.split, limit=args.limit)
+    if args.engine == "ray":  # Parquet shards under --store (a directory); see tailsynth.engines
+        from tailsynth.engines import EngineConfig, run_synthesis
+        from tailsynth.store.shards import ShardStore
+
+        engine = EngineConfig(kind="ray", address=args.ray_address, num_workers=args.workers)
+        summary = run_synthesis(program, queries, args.store, engine, run_id=args.run_id)
+        with ShardStore(args.store) as store:
+            _print_view(store, "funnel", summary.run_id, 100)
+        console.print(f"run [bold]{summary.run_id}[/]: {summary.funnel}")
+        return 0
     with Store(args.store) as store:
         summary = program.run(queries, store, run_id=args.run_id)
         _print_view(store, "funnel", summary.run_id, 100)
@@ -153,7 +163,9 @@ def _print_view(store: Store, view: str, run_id: str | None, limit: int) -> None
 def cmd_inspect(args: argparse.Namespace) -> int:
     if not Path(args.store).exists():
         raise SystemExit(f"no store at {args.store}; run `tailsynth synthesize` or `tailsynth demo` first")
-    with Store(args.store, read_only=True) as store:
+    from tailsynth.store.shards import open_store  # a directory of Ray shards reads like the DuckDB store
+
+    with open_store(args.store, read_only=True) as store:
         _print_view(store, args.view, args.run_id, args.limit)
     return 0
 
@@ -227,7 +239,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tailsynth.world import load_world
 
     catalog = world_catalog(load_world())
-    with Store(args.store) as store:
+    from tailsynth.store.shards import open_store  # a Ray run's shards export like the DuckDB store
+
+    with open_store(args.store) as store:
         paths = export_pairs(store, args.run_id or _latest_synthesis_run(store), catalog, args.out)
     for path in paths:
         console.print(str(path))
@@ -430,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="demo queries per type")
     p.add_argument("--catalog", default=None, help="your catalog (CSV/JSONL/Parquet: id, title, ...)")
     p.add_argument("--queries", default=None, help="your queries (CSV/JSONL/Parquet: query_id, text, [qtype])")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: stages as Ray Data actor pools writing Parquet shards under --store (a directory)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address ('auto', ray://host:10001); default: start one here")
+    p.add_argument("--workers", type=int, default=1, help="Ray actors per stage")
     p.set_defaults(func=cmd_synthesize)
 
     p = sub.add_parser("run", help="the whole method on your data from one TOML config (resumable)")

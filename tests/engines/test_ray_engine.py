@@ -69,3 +69,20 @@ def test_a_finished_run_resumes_to_a_no_op_and_other_queries_are_refused(runs):
     assert {p: p.stat().st_mtime_ns for p in root.rglob("shard-*.parquet")} == before
     with pytest.raises(ValueError, match="other queries"):
         run_synthesis(spec, list(reversed(MORE)), root, EngineConfig(kind="ray"), run_id="r", progress=False)
+
+
+def test_inspect_export_and_table2_read_a_ray_run_like_a_local_one(runs, tmp_path, capsys):
+    from tailsynth.cli import main
+    from tailsynth.evals.table2 import funnel_by_type
+    from tailsynth.export import export_pairs
+
+    from ..programs.fakes import CATALOG
+
+    _, local, _, root, _ = runs
+    assert main(["inspect", "funnel", "--store", str(root), "--run-id", "r"]) == 0
+    assert "funnel (r)" in capsys.readouterr().out
+    with ShardStore(root) as shards:
+        assert funnel_by_type(shards, "r") == funnel_by_type(local, "r")
+        ray_files = export_pairs(shards, "r", CATALOG, tmp_path / "ray")
+    local_files = export_pairs(local, "r", CATALOG, tmp_path / "local")
+    assert [p.read_bytes() for p in ray_files] == [p.read_bytes() for p in local_files] and ray_files
