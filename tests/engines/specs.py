@@ -17,6 +17,7 @@ class FakeSpec:
     config: SynthesisConfig = field(default_factory=lambda: SynthesisConfig(business_threshold=0.3, top_k=4, chunk_size=2))
     slow_stage: str | None = None
     delay_s: float = 0.0
+    rewrite_demos: list | None = None
 
     def model_ids(self) -> dict[str, str]:
         return {"fake": "overlap"}
