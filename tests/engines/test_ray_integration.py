@@ -31,5 +31,8 @@ def test_ray_and_local_agree_on_real_models(small_world, ray_cluster, tmp_path):
     with ShardStore(tmp_path / "shards") as shards:
         ray_pairs = shards.fetch("SELECT * EXCLUDE (run_id) FROM pairs ORDER BY ALL")
     assert summary.funnel == expected.funnel and expected.funnel["candidates"] > 0
-    assert [r[:3] + r[5:] for r in ray_pairs] == [r[:3] + r[5:] for r in local_pairs]  # ids, kept, decided_by
-    assert all(abs(a[3] - b[3]) < 1e-5 for a, b in zip(ray_pairs, local_pairs))  # business scores
+    # ids, ranks, kept, decided_by exactly; scores to float noise (same batches, other processes)
+    assert [r[:4] + r[6:] for r in ray_pairs] == [r[:4] + r[6:] for r in local_pairs] and ray_pairs
+    for a, b in zip(ray_pairs, local_pairs):
+        assert abs(a[4] - b[4]) < 1e-5 and (a[5] is None) == (b[5] is None)
+        assert a[5] is None or abs(a[5] - b[5]) < 1e-5
