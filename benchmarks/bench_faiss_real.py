@@ -83,6 +83,9 @@ def main() -> None:
     lines = [f"# FAISS index kinds on real catalog embeddings (N={n:,})", "", f"Command: `{command}`", "",
              f"{n:,} demo-world product texts × {data.shape[1]}-d (packaged all-MiniLM-L6-v2), {len(queries)} demo-world "
              f"query texts, top-{k}, faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads, shared 2-core machine.",
+             "", f"`kind=\"auto\"` picks **{'flat' if n <= IndexConfig().exact_threshold else 'hnsw'}** at this N "
+             f"(exact up to {IndexConfig().exact_threshold:,} vectors, HNSW M={IndexConfig().hnsw_m}, "
+             f"efConstruction={IndexConfig().hnsw_ef_construction}, efSearch={IndexConfig().hnsw_ef_search} above).",
              "", "| kind | search param | build s | QPS | × exact | recall@%d |" % k, "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r['kind']} | {r['param']} | {r['build_s']:.1f} | {r['qps']:,.0f} | {r['speedup']:.1f} | {r['recall']:.3f} |"
               for r in rows]

@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--business-model", default=None)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--num-cpus", type=int, default=2)
+    parser.add_argument("--business-threshold", type=float, default=0.1,
+                        help="low, so the small bench cross-encoder lets candidates reach the general filter")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ray_scaling"))
     args = parser.parse_args()
     import ray
@@ -64,7 +66,8 @@ def main() -> None:
 
     world = load_world()
     config = SynthesisConfig(business_model=_business_model(world, args.business_model), k=3, top_k=50,
-                             max_general_per_query=8, chunk_size=2)
+                             max_general_per_query=8, chunk_size=2,
+                             business_threshold=args.business_threshold)
     spec = ProgramSpec(config, world_catalog(world), rewrite_demos=demos_for(world, config))
     queries = world.query_rows("test", limit=args.per_type)
     runs = []
@@ -107,7 +110,7 @@ def main() -> None:
     command = "python " + " ".join(sys.argv)
     conditions = (f"{os.cpu_count()} CPU cores shared with other jobs (load average {os.getloadavg()[0]:.1f} at the end), "
                   f"Ray local cluster num_cpus={args.num_cpus}, {len(queries)} demo test queries, k=3, top_k=50, "
-                  "max_general_per_query=8, packaged SmolLM2-135M (rewriter, both filters), MiniLM encoder, "
+                  f"max_general_per_query=8, business_threshold={args.business_threshold}, packaged SmolLM2-135M (rewriter, both filters), MiniLM encoder, "
                   "a MiniLM cross-encoder trained on 512 world pairs")
     result = {"command": command, "conditions": conditions, "runs": runs, "projection": projection,
               "cpu_bottleneck": cpu_bottleneck, "gpu_bottleneck": gpu_bottleneck,

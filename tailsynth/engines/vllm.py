@@ -19,7 +19,7 @@ import json
 import numpy as np
 
 from tailsynth.programs.queries import Query
-from tailsynth.programs.stages import _rewrite_row
+from tailsynth.programs.stages import rewrite_row
 from tailsynth.store.shards import ShardLayout
 
 
@@ -91,8 +91,8 @@ class _ParseRewrites:
             except Exception:  # noqa: BLE001 - an unparsable completion gives no rewrites, as batch_rewrite does
                 raw = []
             if self.include_original:
-                rows.append(_rewrite_row(q.query_id, 0, q.text, "original", kept=True))
-            rows += [_rewrite_row(q.query_id, i, r) for i, r in enumerate(clean_rewrites(raw, self.k, q.text), 1)]
+                rows.append(rewrite_row(q.query_id, 0, q.text, "original", kept=True))
+            rows += [rewrite_row(q.query_id, i, r) for i, r in enumerate(clean_rewrites(raw, self.k, q.text), 1)]
         if not self.layout.done("rewrite", shard):
             self.layout.write("rewrite", shard, rows)
         return {"shard": np.array([shard]), "queries": np.array([queries_json], dtype=object),

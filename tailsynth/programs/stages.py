@@ -52,12 +52,12 @@ class RewriteStage:
         rows: list[Row] = []
         for q, rewrites in zip(queries, self.rewriter.batch_rewrite([q.text for q in queries])):
             if self.include_original:
-                rows.append(_rewrite_row(q.query_id, 0, q.text, "original", kept=True))
-            rows += [_rewrite_row(q.query_id, i, r) for i, r in enumerate(rewrites, 1)]
+                rows.append(rewrite_row(q.query_id, 0, q.text, "original", kept=True))
+            rows += [rewrite_row(q.query_id, i, r) for i, r in enumerate(rewrites, 1)]
         return rows
 
 
-def _rewrite_row(query_id: str, rank: int, rewrite: str, label: str | None = None, probs=(None, None, None),
+def rewrite_row(query_id: str, rank: int, rewrite: str, label: str | None = None, probs=(None, None, None),
                  kept: bool | None = None) -> Row:
     return {"query_id": query_id, "rank": rank, "rewrite": rewrite, "label": label,
             "p_relevant": probs[0], "p_partial": probs[1], "p_irrelevant": probs[2], "kept": kept}
@@ -75,7 +75,7 @@ class RewriteFilterStage:
         text = {q.query_id: q.text for q in queries}
         todo = sorted((r for r in rewrites if r["rank"] > 0), key=lambda r: (r["query_id"], r["rank"]))
         judgements = self.rewrite_filter.judge([(text[r["query_id"]], r["rewrite"]) for r in todo])
-        judged = [_rewrite_row(r["query_id"], r["rank"], r["rewrite"], j.label, j.probs, j.kept)
+        judged = [rewrite_row(r["query_id"], r["rank"], r["rewrite"], j.label, j.probs, j.kept)
                   for r, j in zip(todo, judgements)]
         return [r for r in rewrites if r["rank"] == 0] + judged
 
