@@ -26,8 +26,8 @@ from catalog_embeddings import load  # noqa: E402
 
 from tailsynth.retrieval.index import IndexConfig, VectorIndex  # noqa: E402
 
-HNSW_EF = (128, 256, 512)
-IVF_NPROBE = (16, 32, 64, 128)
+HNSW_EF = (200, 256, 512)  # efSearch is raised to k at search time, so below 200 is 200
+IVF_NPROBE = (16, 24, 32, 64)
 
 
 def recall(found: list[list[str]], exact: list[list[str]]) -> float:
