@@ -141,12 +141,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_synthesize(args: argparse.Namespace) -> int:
     from tailsynth.programs.for_source import source_program
 
-    Store(args.store).close()  # a second writer is refused here, before any model loads
+    if args.engine != "ray":
+        Store(args.store).close()  # a second writer is refused here, before any model loads
     source = _source(args)
     queries = _queries(args, source, world_limit=DEMO_QUERIES_PER_TYPE)
     program = source_program(source, _synthesis_config(args))
-    with Store(args.store) as store:
-        summary = program.run(queries, store, run_id=args.run_id)
+    if args.engine == "ray":  # Parquet shards under --store (a directory); see tailsynth.engines
+        from tailsynth.engines import EngineConfig, run_synthesis
+
+        engine = EngineConfig(kind="ray", address=args.ray_address, num_workers=args.workers)
+        summary = run_synthesis(program, queries, args.store, engine, run_id=args.run_id)
+    else:
+        with Store(args.store) as store:
+            summary = program.run(queries, store, run_id=args.run_id)
+    from tailsynth.store.shards import open_store
+
+    with open_store(args.store) as store:
         _print_view(store, "funnel", summary.run_id, 100)
     console.print(f"run [bold]{summary.run_id}[/]: {summary.funnel}")
     return 0
@@ -169,7 +179,9 @@ def _print_view(store: Store, view: str, run_id: str | None, limit: int) -> None
 def cmd_inspect(args: argparse.Namespace) -> int:
     if not Path(args.store).exists():
         raise SystemExit(f"no store at {args.store}; run `tailsynth synthesize` or `tailsynth demo` first")
-    with Store(args.store, read_only=True) as store:
+    from tailsynth.store.shards import open_store  # a directory of Ray shards reads like the DuckDB store
+
+    with open_store(args.store, read_only=True) as store:
         _print_view(store, args.view, args.run_id, args.limit)
     return 0
 
@@ -237,7 +249,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tailsynth.export import export_pairs
 
     catalog = _source(args).catalog()
-    with Store(args.store) as store:
+    from tailsynth.store.shards import open_store  # a Ray run's shards export like the DuckDB store
+
+    with open_store(args.store) as store:
         paths = export_pairs(store, args.run_id or _latest_synthesis_run(store), catalog, args.out)
     for path in paths:
         console.print(str(path))
@@ -420,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="query split: train | dev | test (your files: train | test)")
     p.add_argument("--limit", type=int, default=None,
                    help=f"queries per type (default: all of your files', {DEMO_QUERIES_PER_TYPE} of the demo world's)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: stages as Ray Data actor pools writing Parquet shards under --store (a directory)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address ('auto', ray://host:10001); default: start one here")
+    p.add_argument("--workers", type=int, default=1, help="Ray actors per stage")
     p.set_defaults(func=cmd_synthesize)
 
     p = sub.add_parser("run", help="the whole method on your data from one TOML config (resumable)")

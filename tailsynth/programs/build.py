@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import dspy
@@ -29,6 +30,108 @@ def filter_scorers(config: SynthesisConfig) -> tuple[Scorer, Scorer]:
     return rewrite, relevance
 
 
+def _business_dir(config: SynthesisConfig) -> Path:
+    business_dir = Path(config.business_model) if config.business_model else default_business_model_dir()
+    if not business_dir.exists():
+        raise FileNotFoundError(
+            f"no business relevance model at {business_dir}; train one with `tailsynth train relevance` "
+            "or set business_model to a trained cross-encoder directory"
+        )
+    return business_dir
+
+
+@dataclass
+class ProgramSpec:
+    """What builds a ``SynthesisProgram``: picklable, so an engine can ship it to workers that each
+    build only the models of the one stage they run (``stage(name)``), once per worker."""
+
+    config: SynthesisConfig
+    catalog: Catalog
+    index_dir: str | Path | None = None
+    rewrite_demos: list[dspy.Example] | None = None
+
+    def model_ids(self) -> dict[str, str]:
+        from tailsynth.paths import minilm_dir
+
+        config = self.config
+        encoder = Path(config.encoder) if config.encoder else minilm_dir()
+        return {
+            "rewriter": config.rewriter.model_id,
+            "general": config.general.model_id,
+            "rewrite_filter": config.rewrite_filter.model_id,
+            "relevance": config.relevance.model_id,
+            "encoder": f"{encoder.resolve()}@64",  # Encoder.model_id at its default max_seq_length
+            "business": str(_business_dir(config)),
+        }
+
+    def rewriter(self) -> Rewriter:
+        config = self.config
+        rewriter = Rewriter(
+            k=config.k,
+            lm=make_lm(config.rewriter),
+            temperature=config.rewrite_temperature,
+            max_tokens=config.rewrite_max_tokens,
+            numbered=config.rewriter.api_base is None and numbered_lists(config.rewriter.model),
+        )
+        rewriter.predict.demos = list(self.rewrite_demos or [])[: config.rewrite_demos]
+        return rewriter
+
+    def rewrite_filter(self, scorer: Scorer | None = None) -> RewriteFilter:
+        scorer = scorer or filter_scorers(self.config)[0]
+        return RewriteFilter(scorer, drop_threshold=self.config.rewrite_drop_threshold)
+
+    def general_filter(self, scorer: Scorer | None = None) -> GeneralRelevanceFilter:
+        scorer = scorer or filter_scorers(self.config)[1]
+        return GeneralRelevanceFilter(scorer, threshold=self.config.general_threshold)
+
+    def index(self):
+        from tailsynth.retrieval.catalog_index import CatalogIndex
+        from tailsynth.retrieval.encoder import Encoder
+
+        encoder = Encoder(self.config.encoder)
+        directory = self.index_dir or cache_dir() / "indexes"
+        return CatalogIndex.build_or_load(self.catalog.texts, self.catalog.ids, encoder, directory)
+
+    def business(self):
+        from tailsynth.retrieval.business_relevance import CrossEncoderRelevance
+
+        return CrossEncoderRelevance.load(_business_dir(self.config))
+
+    def stage(self, name: str):
+        """One stage of ``tailsynth.programs.stages`` with only its own models loaded."""
+        from tailsynth.programs import stages
+
+        c = self.config
+        if name == "rewrite":
+            return stages.RewriteStage(self.rewriter(), c.include_original)
+        if name == "filter":
+            return stages.RewriteFilterStage(self.rewrite_filter())
+        if name == "retrieve":
+            return stages.RetrievalStage(self.index(), c.top_k)
+        if name == "business":
+            return stages.BusinessStage(self.business(), self.catalog, c.business_threshold)
+        if name == "general":
+            return stages.GeneralFilterStage(self.general_filter(), self.catalog, c.business_threshold,
+                                             c.max_general_per_query)
+        raise ValueError(f"unknown stage {name!r}; expected one of {stages.STAGES}")
+
+    def program(self) -> SynthesisProgram:
+        rewrite_scorer, relevance_scorer = filter_scorers(self.config)  # one shared scorer where they agree
+        model_ids = self.model_ids()
+        index = self.index()
+        model_ids["encoder"] = index.encoder.model_id
+        return SynthesisProgram(
+            catalog=self.catalog,
+            rewriter=self.rewriter(),
+            rewrite_filter=self.rewrite_filter(rewrite_scorer),
+            index=index,
+            business=self.business(),
+            general_filter=self.general_filter(relevance_scorer),
+            config=self.config,
+            model_ids=model_ids,
+        )
+
+
 def build_program(
     config: SynthesisConfig,
     catalog: Catalog,
@@ -40,42 +143,7 @@ def build_program(
     ``rewrite_demos`` (``dspy.Example(query=..., rewrites=[...])``) become the rewriter's few-shot
     demos, at most ``config.rewrite_demos`` of them.
     """
-    from tailsynth.retrieval.business_relevance import BusinessRelevance
-    from tailsynth.retrieval.catalog_index import CatalogIndex
-    from tailsynth.retrieval.encoder import Encoder
-
-    business_dir = Path(config.business_model) if config.business_model else default_business_model_dir()
-    if not business_dir.exists():
-        raise FileNotFoundError(
-            f"no business relevance model at {business_dir}; train one with `tailsynth train relevance` "
-            "or set business_model to a trained cross-encoder directory"
-        )
-    rewrite_scorer, relevance_scorer = filter_scorers(config)
-    encoder = Encoder(config.encoder)
-    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, encoder, index_dir or cache_dir() / "indexes")
-    rewriter = Rewriter(
-        k=config.k,
-        lm=make_lm(config.rewriter),
-        temperature=config.rewrite_temperature,
-        max_tokens=config.rewrite_max_tokens,
-        numbered=config.rewriter.api_base is None and numbered_lists(config.rewriter.model),
-    )
-    rewriter.predict.demos = list(rewrite_demos or [])[: config.rewrite_demos]
-    model_ids = {
-        "rewriter": config.rewriter.model_id,
-        "general": config.general.model_id,
-        "rewrite_filter": config.rewrite_filter.model_id,
-        "relevance": config.relevance.model_id,
-        "encoder": encoder.model_id,
-        "business": str(business_dir),
-    }
-    return SynthesisProgram(
-        catalog=catalog,
-        rewriter=rewriter,
-        rewrite_filter=RewriteFilter(rewrite_scorer, drop_threshold=config.rewrite_drop_threshold),
-        index=index,
-        business=BusinessRelevance.load(business_dir),
-        general_filter=GeneralRelevanceFilter(relevance_scorer, threshold=config.general_threshold),
-        config=config,
-        model_ids=model_ids,
-    )
+    spec = ProgramSpec(config, catalog, index_dir, rewrite_demos)
+    program = spec.program()
+    program.spec = spec  # what an engine ships to workers (tailsynth.engines)
+    return program

@@ -3,9 +3,12 @@
 query ─► Rewriter ─► RewriteFilter ─► dense retrieval (FAISS, union) ─► BusinessRelevance
       ─► GeneralRelevanceFilter ─► pairs in DuckDB with provenance
 
-``run`` executes it stage by stage over all queries (each stage batched across queries),
-reading its inputs from the store and writing its outputs there with progress markers, so a
-killed run resumes at the first unfinished (stage, chunk) and never writes a row twice.
+Each stage is one implementation in ``tailsynth.programs.stages`` over in-memory batches.
+``forward`` composes them for one query in memory; ``run`` executes them stage by stage over all
+queries (each stage batched across queries), reading its inputs from the store and writing its
+outputs there with progress markers, so a killed run resumes at the first unfinished
+(stage, chunk) and never writes a row twice. The Ray engine (``tailsynth.engines``) runs the
+same stages as actor pools over Parquet shards.
 """
 
 from __future__ import annotations
@@ -25,9 +28,18 @@ from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
+from tailsynth.programs.stages import (
+    STAGES,
+    BusinessStage,
+    GeneralFilterStage,
+    RetrievalStage,
+    RewriteFilterStage,
+    RewriteStage,
+)
 from tailsynth.store import Store
+from tailsynth.store.schema import COLUMNS
 
-STAGES = ("rewrite", "filter", "retrieve", "business", "general")
+__all__ = ["STAGES", "RunSummary", "SynthesisProgram", "funnel"]
 
 
 @dataclass
@@ -62,18 +74,33 @@ class SynthesisProgram(dspy.Module):
         self.rewriter, self.rewrite_filter, self.general_filter = rewriter, rewrite_filter, general_filter
         self.index, self.business = index, business
         self.model_ids = model_ids or {}
+        self.spec = None  # the ProgramSpec that built it, when build_program did (engines ship it to workers)
+
+    # ------------------------------------------------------------------ stages
+    def stages(self) -> dict[str, Callable]:
+        """The five stages over these models (``tailsynth.programs.stages``), by name."""
+        c = self.config
+        return {
+            "rewrite": RewriteStage(self.rewriter, c.include_original),
+            "filter": RewriteFilterStage(self.rewrite_filter),
+            "retrieve": RetrievalStage(self.index, c.top_k),
+            "business": BusinessStage(self.business, self.catalog, c.business_threshold),
+            "general": GeneralFilterStage(self.general_filter, self.catalog, c.business_threshold, c.max_general_per_query),
+        }
 
     # ------------------------------------------------------------------ python API
     def forward(self, query: str) -> dspy.Prediction:
-        """One query, in memory: the kept pairs with their provenance."""
-        with Store(":memory:") as store:
-            self.run([Query("q0", query)], store, run_id="adhoc", progress=False)
-            pairs = store.fetch_dicts(
-                "SELECT p.product_id, p.business_score, p.general_p_yes, r.rewrite FROM pairs p "
-                "JOIN rewrites r USING (run_id, query_id) WHERE p.kept AND r.rank = p.rewrite_rank "
-                "ORDER BY p.general_p_yes DESC"
-            )
-        return dspy.Prediction(pairs=pairs)
+        """One query, in memory: the submodules composed directly, kept pairs with their provenance."""
+        stage, q = self.stages(), [Query("q0", query)]
+        rewrites = stage["filter"](q, stage["rewrite"](q))
+        pairs = stage["general"](q, stage["business"](q, stage["retrieve"](rewrites)))
+        found_by = {r["rank"]: r["rewrite"] for r in rewrites}
+        kept = sorted((p for p in pairs if p["kept"]), key=lambda p: (-p["general_p_yes"], p["product_id"]))
+        return dspy.Prediction(pairs=[
+            {"product_id": p["product_id"], "business_score": p["business_score"], "general_p_yes": p["general_p_yes"],
+             "rewrite": found_by[p["rewrite_rank"]], "decided_by": p["decided_by"]}
+            for p in kept
+        ])
 
     def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True) -> RunSummary:
         """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes."""
@@ -81,6 +108,7 @@ class SynthesisProgram(dspy.Module):
         run_id = run_id or synthesis_run_id(self.config, queries, self.catalog, self.model_ids)  # config + data + models
         store.start_run(run_id, "synthesis", self.config.to_dict(), self.model_ids)
         store.insert("queries", [(run_id, q.query_id, q.text, q.qtype) for q in queries])
+        self._stages = self.stages()
         steps: dict[str, Callable[[str, list[Query], Store], dict]] = {
             "rewrite": self._rewrite,
             "filter": self._filter,
@@ -103,77 +131,42 @@ class SynthesisProgram(dspy.Module):
         store.finish_run(run_id)
         return RunSummary(run_id, len(queries), funnel(store, run_id), seconds)
 
-    # ------------------------------------------------------------------ stages
+    # ------------------------------------------------------------------ one chunk of a stage over the store
+    # Each reads the chunk's input rows from the store, runs the shared stage, returns rows to write.
     def _rewrite(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        rows = []
-        for q, rewrites in zip(chunk, self.rewriter.batch_rewrite([q.text for q in chunk])):
-            if self.config.include_original:
-                rows.append((run_id, q.query_id, 0, q.text, "original", None, None, None, True))
-            rows += [(run_id, q.query_id, i, r, None, None, None, None, None) for i, r in enumerate(rewrites, 1)]
-        return {"rewrites": rows}
+        return {"rewrites": as_tuples(run_id, "rewrites", self._stages["rewrite"](chunk))}
 
     def _filter(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        ids = [q.query_id for q in chunk]
-        rows = store.fetch(
-            "SELECT r.query_id, r.rank, r.rewrite, q.text FROM rewrites r JOIN queries q USING (run_id, query_id) "
-            "WHERE r.run_id = ? AND r.query_id IN (SELECT unnest(?)) AND r.rank > 0 ORDER BY r.query_id, r.rank",
-            [run_id, ids],
-        )
-        judgements = self.rewrite_filter.judge([(text, rewrite) for _, _, rewrite, text in rows])
-        return {
-            "rewrites": [
-                (run_id, qid, rank, rewrite, j.label, *j.probs, j.kept)
-                for (qid, rank, rewrite, _), j in zip(rows, judgements)
-            ]
-        }
+        rows = _read(store, "rewrites", run_id, chunk, "AND rank > 0")
+        return {"rewrites": as_tuples(run_id, "rewrites", self._stages["filter"](chunk, rows))}
 
     def _retrieve(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        kept = store.fetch(
-            "SELECT query_id, rank, rewrite FROM rewrites WHERE run_id = ? AND query_id IN (SELECT unnest(?)) AND kept "
-            "ORDER BY query_id, rank",
-            [run_id, [q.query_id for q in chunk]],
-        )
-        groups: dict[str, list[tuple[int, str]]] = {q.query_id: [] for q in chunk}
-        for qid, rank, rewrite in kept:
-            groups[qid].append((rank, rewrite))
-        order = [qid for qid in groups if groups[qid]]
-        results = self.index.search_union([[r for _, r in groups[qid]] for qid in order], k=self.config.top_k)
-        rows = []
-        for qid, hits in zip(order, results):
-            ranks = [rank for rank, _ in groups[qid]]
-            rows += [(run_id, qid, h["product_id"], ranks[h["rewrite_index"]], h["rank"], h["score"]) for h in hits]
-        return {"candidates": rows}
+        rows = _read(store, "rewrites", run_id, chunk)
+        return {"candidates": as_tuples(run_id, "candidates", self._stages["retrieve"](rows))}
 
     def _business(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        rows = []
-        for q in chunk:
-            cands = store.fetch(
-                "SELECT product_id, rewrite_rank, ann_rank FROM candidates WHERE run_id = ? AND query_id = ? ORDER BY ann_rank, product_id",
-                [run_id, q.query_id],
-            )
-            if not cands:
-                continue
-            scores = self.business.score(q.text, [self.catalog.text(pid) for pid, _, _ in cands])
-            rows += [(run_id, q.query_id, pid, rr, ar, float(s), None, False) for (pid, rr, ar), s in zip(cands, scores)]
-        return {"pairs": rows}
+        rows = _read(store, "candidates", run_id, chunk)
+        return {"pairs": as_tuples(run_id, "pairs", self._stages["business"](chunk, rows))}
 
     def _general(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        rows, pairs = [], []
-        for q in chunk:
-            survivors = store.fetch(
-                "SELECT product_id, rewrite_rank, ann_rank, business_score FROM pairs WHERE run_id = ? AND query_id = ? "
-                "AND business_score >= ? ORDER BY business_score DESC, product_id LIMIT ?",
-                [run_id, q.query_id, self.config.business_threshold, self.config.max_general_per_query],
-            )
-            rows += [(q, s) for s in survivors]
-            pairs += [(q.text, self.catalog.text(s[0])) for s in survivors]
-        p_yes = self.general_filter.p_yes(pairs)
-        return {
-            "pairs": [
-                (run_id, q.query_id, pid, rr, ar, bs, float(p), bool(p >= self.general_filter.threshold))
-                for (q, (pid, rr, ar, bs)), p in zip(rows, p_yes)
-            ]
-        }
+        rows = _read(store, "pairs", run_id, chunk)
+        return {"pairs": as_tuples(run_id, "pairs", self._stages["general"](chunk, rows))}
+
+
+def _read(store: Store, table: str, run_id: str, chunk: list[Query], where: str = "") -> list[dict]:
+    """A stage's input: the rows of ``table`` for the chunk's queries, as dicts without run_id."""
+    columns = COLUMNS[table][1:]
+    return store.fetch_dicts(
+        f"SELECT {', '.join(columns)} FROM {table} WHERE run_id = ? AND query_id IN (SELECT unnest(?)) {where} "
+        "ORDER BY ALL",
+        [run_id, [q.query_id for q in chunk]],
+    )
+
+
+def as_tuples(run_id: str, table: str, rows: list[dict]) -> list[tuple]:
+    """Stage rows → tuples in ``COLUMNS[table]`` order, for ``Store.insert``."""
+    columns = COLUMNS[table][1:]
+    return [(run_id, *(row[c] for c in columns)) for row in rows]
 
 
 def funnel(store: Store, run_id: str) -> dict[str, int]:

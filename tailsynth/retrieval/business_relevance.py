@@ -53,8 +53,11 @@ class BusinessRelevanceConfig:
     device: str | None = None
 
 
-class BusinessRelevance:
-    """p(relevant | query, product text) with a decision threshold."""
+class CrossEncoderRelevance:
+    """p(relevant | query, product text) with a decision threshold: a trained query-product
+    cross-encoder. The pipeline uses one as its business relevance model and may use another as
+    the backend of the general relevance filter (``serving.cross_encoder_scorer``); the class is
+    the model, not either role, hence the neutral name (``BusinessRelevance`` is kept as an alias)."""
 
     def __init__(self, model, config: BusinessRelevanceConfig, metrics: dict | None = None):
         self.model = model
@@ -69,7 +72,7 @@ class BusinessRelevance:
         labels: list[int | float | bool],
         config: BusinessRelevanceConfig | None = None,
         out_dir: str | Path | None = None,
-    ) -> BusinessRelevance:
+    ) -> CrossEncoderRelevance:
         """Fine-tune the base model on labelled pairs; save to ``out_dir`` when given."""
         from sentence_transformers.cross_encoder import CrossEncoder
         from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -133,7 +136,7 @@ class BusinessRelevance:
         (out_dir / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path, device: str | None = None) -> BusinessRelevance:
+    def load(cls, directory: str | Path, device: str | None = None) -> CrossEncoderRelevance:
         """Load a model written by ``save``."""
         from sentence_transformers.cross_encoder import CrossEncoder
 
@@ -181,6 +184,10 @@ class BusinessRelevance:
             "accuracy": accuracy,
             "auc": _roc_auc(probs, truth),
         }
+
+
+BusinessRelevance = CrossEncoderRelevance
+"""The name the business relevance role has always used; same class."""
 
 
 def _roc_auc(scores: np.ndarray, truth: np.ndarray) -> float:

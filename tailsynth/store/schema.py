@@ -53,8 +53,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "progress": ("run_id", "query_id", "stage"),
     "rewrites": ("run_id", "query_id", "rank", "rewrite", "label", "p_relevant", "p_partial", "p_irrelevant", "kept"),
     "candidates": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "ann_score"),
-    "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept"),
+    "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept", "decided_by"),
     "eval_results": ("run_id", "suite", "system", "qtype", "metric", "value"),
     "train_log": ("run_id", "step", "metric", "value"),
 }
-"""Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order."""
+"""Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order.
+
+``pairs.decided_by`` names the stage that decided a candidate: 'business' (business_score below
+the threshold), 'cap' (passed it but over max_general_per_query, never scored by the general
+filter), 'general' (scored by the general filter; ``kept`` says whether it passed). NULL only
+between the business and general stages of an unfinished run. Hard negatives are
+``NOT kept AND decided_by IN ('business', 'general')``."""
+
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"pairs": ("decided_by",)}
+"""Trailing columns added after a table's first version; an insert may leave them out."""

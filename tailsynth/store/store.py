@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from tailsynth.store.schema import COLUMNS, SCHEMA
+from tailsynth.store.schema import ADDED_COLUMNS, COLUMNS, SCHEMA
 
 DEFAULT_STORE = "store.duckdb"
 
@@ -161,10 +161,13 @@ class Store:
     # --- rows -----------------------------------------------------------------------------
     def insert(self, table: str, rows: Sequence[Sequence[Any]], *, replace: bool = False) -> int:
         """Insert rows (tuples in ``COLUMNS[table]`` order); duplicates on the key are ignored
-        (or replaced), so writing the same stage output twice is harmless."""
+        (or replaced), so writing the same stage output twice is harmless. Rows may leave out
+        the trailing ``ADDED_COLUMNS`` (NULL), so callers written before a column existed still insert."""
         if not rows:
             return 0
         columns = COLUMNS[table]
+        if len(rows[0]) == len(columns) - len(ADDED_COLUMNS.get(table, ())):
+            columns = columns[: len(rows[0])]
         verb = "INSERT OR REPLACE" if replace or table == "eval_results" else "INSERT OR IGNORE"
         sql = f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         with self.connection() as con:

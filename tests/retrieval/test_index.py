@@ -38,9 +38,9 @@ def test_approximate_recall(data, kind):
     assert index.recall_against_exact(queries, 20) >= 0.9
 
 
-def test_auto_switches_to_hnsw_above_threshold(data):
+def test_auto_switches_to_ivf_above_threshold(data):
     vectors, ids, _ = data
-    assert VectorIndex.build(vectors, ids, exact_threshold=100).kind == "hnsw"
+    assert VectorIndex.build(vectors, ids, exact_threshold=100).kind == "ivf"
 
 
 def test_k_larger_than_ntotal():

@@ -1,0 +1,155 @@
+"""The five stages of the synthesis program, each one implementation over an in-memory batch.
+
+A stage takes a batch of queries and the rows the previous stage produced for them, and returns
+the rows it produces, as dicts keyed by the store's column names (``tailsynth.store.schema.COLUMNS``,
+without ``run_id``). Three callers run the same code: ``SynthesisProgram.forward`` (one query,
+all in memory), ``SynthesisProgram.run`` (batched and resumable over the DuckDB store) and the
+Ray engine (``tailsynth.engines.ray``: the same stages as actor pools writing Parquet shards).
+Stages hold models but no store, so where a batch comes from and where its rows go is the
+caller's business.
+
+Decisions on candidates are recorded in ``pairs.decided_by``: ``"business"`` (rejected by the
+business relevance model), ``"cap"`` (passed it but ranked past ``max_general_per_query``, never
+scored by the general filter) or ``"general"`` (scored by it; ``kept`` says whether it passed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from tailsynth.catalog import Catalog
+from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+from tailsynth.programs.queries import Query
+from tailsynth.programs.rewrite_filter import RewriteFilter
+from tailsynth.programs.rewriter import Rewriter
+
+Row = dict[str, Any]
+
+STAGES = ("rewrite", "filter", "retrieve", "business", "general")
+"""Stage names, in order; also the progress markers of the DuckDB store."""
+
+DECIDED_BY = ("business", "cap", "general")
+
+
+def by_query(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row["query_id"]].append(row)
+    return groups
+
+
+class RewriteStage:
+    """query → rank 0 (the original query, kept unjudged when ``include_original``) and ranks 1..k."""
+
+    name = "rewrite"
+
+    def __init__(self, rewriter: Rewriter, include_original: bool = True):
+        self.rewriter, self.include_original = rewriter, include_original
+
+    def __call__(self, queries: list[Query]) -> list[Row]:
+        rows: list[Row] = []
+        for q, rewrites in zip(queries, self.rewriter.batch_rewrite([q.text for q in queries])):
+            if self.include_original:
+                rows.append(rewrite_row(q.query_id, 0, q.text, "original", kept=True))
+            rows += [rewrite_row(q.query_id, i, r) for i, r in enumerate(rewrites, 1)]
+        return rows
+
+
+def rewrite_row(query_id: str, rank: int, rewrite: str, label: str | None = None, probs=(None, None, None),
+                 kept: bool | None = None) -> Row:
+    return {"query_id": query_id, "rank": rank, "rewrite": rewrite, "label": label,
+            "p_relevant": probs[0], "p_partial": probs[1], "p_irrelevant": probs[2], "kept": kept}
+
+
+class RewriteFilterStage:
+    """Judge every generated rewrite (rank > 0) against its original query; rank 0 passes as is."""
+
+    name = "filter"
+
+    def __init__(self, rewrite_filter: RewriteFilter):
+        self.rewrite_filter = rewrite_filter
+
+    def __call__(self, queries: list[Query], rewrites: list[Row]) -> list[Row]:
+        text = {q.query_id: q.text for q in queries}
+        todo = sorted((r for r in rewrites if r["rank"] > 0), key=lambda r: (r["query_id"], r["rank"]))
+        judgements = self.rewrite_filter.judge([(text[r["query_id"]], r["rewrite"]) for r in todo])
+        judged = [rewrite_row(r["query_id"], r["rank"], r["rewrite"], j.label, j.probs, j.kept)
+                  for r, j in zip(todo, judgements)]
+        return [r for r in rewrites if r["rank"] == 0] + judged
+
+
+class RetrievalStage:
+    """Kept rewrites of each query → the union of their top-k products (``CatalogIndex.search_union``)."""
+
+    name = "retrieve"
+
+    def __init__(self, index, top_k: int):  # index: tailsynth.retrieval.catalog_index.CatalogIndex
+        self.index, self.top_k = index, top_k
+
+    def __call__(self, rewrites: list[Row]) -> list[Row]:
+        kept = sorted((r for r in rewrites if r["kept"]), key=lambda r: (r["query_id"], r["rank"]))
+        groups = by_query(kept)
+        order = [qid for qid in dict.fromkeys(r["query_id"] for r in rewrites) if groups.get(qid)]
+        results = self.index.search_union([[r["rewrite"] for r in groups[qid]] for qid in order], k=self.top_k)
+        rows = []
+        for qid, hits in zip(order, results):
+            ranks = [r["rank"] for r in groups[qid]]
+            rows += [{"query_id": qid, "product_id": h["product_id"], "rewrite_rank": ranks[h["rewrite_index"]],
+                      "ann_rank": h["rank"], "ann_score": float(h["score"])} for h in hits]
+        return rows
+
+
+class BusinessStage:
+    """Score each candidate against the ORIGINAL query with the business relevance cross-encoder;
+    below ``threshold`` it is rejected here (``decided_by = "business"``)."""
+
+    name = "business"
+
+    def __init__(self, business, catalog: Catalog, threshold: float):
+        # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
+        self.business, self.catalog, self.threshold = business, catalog, threshold
+
+    def __call__(self, queries: list[Query], candidates: list[Row]) -> list[Row]:
+        groups = by_query(candidates)
+        rows = []
+        for q in queries:
+            cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
+            if not cands:
+                continue
+            scores = self.business.score(q.text, [self.catalog.text(c["product_id"]) for c in cands])
+            for c, s in zip(cands, scores):
+                s = float(s)
+                rows.append({"query_id": q.query_id, "product_id": c["product_id"], "rewrite_rank": c["rewrite_rank"],
+                             "ann_rank": c["ann_rank"], "business_score": s, "general_p_yes": None, "kept": False,
+                             "decided_by": "business" if s < self.threshold else None})
+        return rows
+
+
+class GeneralFilterStage:
+    """The general relevance filter (an LM's p_yes) on the best ``max_per_query`` business survivors
+    of each query; survivors past the cap are marked ``"cap"`` and never scored."""
+
+    name = "general"
+
+    def __init__(self, general_filter: GeneralRelevanceFilter, catalog: Catalog, business_threshold: float,
+                 max_per_query: int):
+        self.general_filter, self.catalog = general_filter, catalog
+        self.business_threshold, self.max_per_query = business_threshold, max_per_query
+
+    def __call__(self, queries: list[Query], pairs: list[Row]) -> list[Row]:
+        groups = by_query(pairs)
+        scored, capped, rest = [], [], []
+        for q in queries:
+            rows = groups.get(q.query_id, [])
+            passed = sorted((p for p in rows if p["business_score"] >= self.business_threshold),
+                            key=lambda p: (-p["business_score"], p["product_id"]))
+            scored += [(q, p) for p in passed[: self.max_per_query]]
+            capped += [{**p, "general_p_yes": None, "kept": False, "decided_by": "cap"} for p in passed[self.max_per_query:]]
+            rest += [{**p, "decided_by": "business"} for p in rows if p["business_score"] < self.business_threshold]
+        p_yes = self.general_filter.p_yes([(q.text, self.catalog.text(p["product_id"])) for q, p in scored])
+        threshold = self.general_filter.threshold
+        judged = [{**p, "general_p_yes": float(y), "kept": bool(y >= threshold), "decided_by": "general"}
+                  for (_, p), y in zip(scored, p_yes)]
+        return rest + judged + capped
