@@ -114,7 +114,7 @@ def resolve(config: RunConfig) -> dict[str, Component]:
         given = _given(stage, config)
         section = _section(config, stage)
         if stage == "rl_nopda" and not config.chain.rl_without_pda:
-            section = None
+            return Component(stage, "off")
         if given:
             return Component(stage, "given", given, fingerprint("given", given), f"given: {given}")
         if section is None:
