@@ -1,5 +1,9 @@
 """Run the whole method on your own catalog from one TOML config (``tailsynth run --config``).
 
+With the chain's sections (``[sft]``, ``[qsr]``, ``[pda]``, ``[rl]``, ``[rewrite_filter]``,
+``[general_filter]``, see ``runner.chain`` and ``examples/paper.toml``) the run also trains the
+rewriter, its reward models and both filters before synthesis, and reports Tables 1-4.
+
 ``run(path, dry_run=False) -> Report``; ``print_plan(path)`` validates every file and prints the
 stages with "done" / "to run"; ``plan(path) -> Plan`` returns the same without printing.
 """

@@ -98,6 +98,11 @@ class ModelsConfig:
     rewrite_filter: LMConfig | None = None  # None: `general` judges rewrites
     relevance: LMConfig | None = None  # None: `general` judges (query, product) pairs
     encoder: str | None = None  # dense retrieval in synthesis, the untrained row, the retrievers' base
+    # The chain's other components, given instead of trained (see ChainConfig): a stage whose model
+    # is given here is skipped and recorded as "given".
+    qsr: str | None = None  # QSR reward model dir (`train qsr` output)
+    pda: str | None = None  # PDA LM dir (`train pda` output)
+    business: str | None = None  # business relevance cross-encoder dir (`train relevance` output)
 
     @property
     def judge(self) -> LMConfig:
@@ -148,6 +153,15 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     demo: DemoConfig | None = None
+    # The trained chain (runner.chain); see the block "The paper's chain" below.
+    chain: "ChainConfig" = field(default_factory=lambda: ChainConfig())
+    sft: "SFTConfig | None" = None
+    qsr: "QSRConfig | None" = None
+    pda: "PDAConfig | None" = None
+    rl: "RLConfig | None" = None
+    rewrite_filter: "ClassifierConfig | None" = None
+    general_filter: "CrossEncoderClassifierConfig | None" = None
+    guards: "GuardConfig" = field(default_factory=lambda: GuardConfig())
     source: str | None = None  # the TOML file it came from (not part of any fingerprint)
 
     def synthesis_config(self, business_dir: str | Path) -> SynthesisConfig:
@@ -160,6 +174,7 @@ class RunConfig:
 
 
 _OPTIONAL_SECTIONS = {(DataConfig, "qrels"): QrelsFile, (RunConfig, "demo"): DemoConfig}
+# (the chain's optional sections are added to _OPTIONAL_SECTIONS in the block below)
 _MODEL_KEYS = {"rewriter", "general", "rewrite_filter_lm", "relevance_lm", "encoder", "business_model"}
 
 
@@ -174,8 +189,10 @@ def run_config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Ru
     if clash:
         raise ValueError(f"[synthesis]: {sorted(clash)} come from [models] (and the trained business model); "
                          "set them there")
+    _check_chain_sections(data)
     config = _build(RunConfig, data, "")
     _resolve_paths(config, Path(base_dir))
+    _resolve_chain(config, Path(base_dir))
     for name in ("train_queries", "test_queries"):
         if not getattr(config.data, name).path:
             raise ValueError(f"[data.{name}]: path is required")
@@ -240,3 +257,79 @@ def file_fingerprint(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------ the paper's chain
+# Stage sections of the trained chain (runner.chain). A section present trains that component on
+# the chain's source; absent, the component is the given one of [models] (recorded "given") or the
+# packaged default. The chain sets what connects the stages (output dirs, the policy RL starts
+# from, the reward models it uses, the filters' thresholds), so those keys are refused here.
+from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig  # noqa: E402
+from tailsynth.classifiers.finetune import ClassifierConfig  # noqa: E402
+from tailsynth.guards.checks import GuardConfig  # noqa: E402
+from tailsynth.training.pda import PDAConfig  # noqa: E402
+from tailsynth.training.qsr import QSRConfig  # noqa: E402
+from tailsynth.training.reinforce import RLConfig  # noqa: E402
+from tailsynth.training.sft import SFTConfig  # noqa: E402
+
+
+@dataclass
+class ChainConfig:
+    """What connects the chain's stages, and the tables after them.
+
+    ``source``: what the trained stages learn from. ``"data"``: the run's own files (a FileSource;
+    it has no annotated rewrites, so SFT / QSR / RL / the rewrite filter fall back, one line each,
+    to ``teacher.fallback_defaults``); ``"demo"``: the demo world of the ``[demo]`` section (the
+    data files are a slice of it, so its ground truth also judges the training queries' pairs).
+    """
+
+    source: str = "data"
+    rl_without_pda: bool = True  # also train RL w/o PDA (Table 3's ablation row)
+    general_operating_point: str | None = "precision=0.9"  # a stored dev operating point of the general filter
+    rewrite_operating_point: str | None = None  # None: the rewrite filter's stored default (target recall on dev)
+    table3_per_type: int = 10  # test queries per type for Table 3 (needs a source with a rewrite labeler)
+    audit_pairs: int = 200  # kept pairs audited (by the judge) or exported for review (without one)
+
+    def __post_init__(self) -> None:
+        if self.source not in CHAIN_SOURCES:
+            raise ValueError(f"source must be one of {CHAIN_SOURCES}, got {self.source!r}")
+
+
+CHAIN_SOURCES = ("data", "demo")
+CHAIN_SECTIONS = {"sft": SFTConfig, "qsr": QSRConfig, "pda": PDAConfig, "rl": RLConfig,
+                  "rewrite_filter": ClassifierConfig, "general_filter": CrossEncoderClassifierConfig}
+_CHAIN_OWNED = {
+    "sft": {"out_dir", "run_id", "live"},
+    "qsr": {"out_dir", "run_id", "live"},
+    "pda": {"out_dir", "run_id", "live"},
+    "rl": {"policy", "qsr_model", "pda_model", "use_pda", "out_dir", "run_id", "live"},
+    "rewrite_filter": {"out_dir", "run_id", "live"},
+    "general_filter": {"out_dir"},
+}
+_OPTIONAL_SECTIONS.update({(RunConfig, name): cls for name, cls in CHAIN_SECTIONS.items()})
+
+
+def _check_chain_sections(data: dict[str, Any]) -> None:
+    """Refuse keys the chain sets itself, and thresholds a trained filter's operating point sets;
+    ``[models] rewriter = "DIR"`` is short for ``[models.rewriter] model = "DIR"``."""
+    for name, owned in _CHAIN_OWNED.items():
+        clash = owned & set(data.get(name) or {})
+        if clash:
+            raise ValueError(f"[{name}]: {sorted(clash)} are set by the chain (runner.chain); leave them out")
+    synthesis = data.get("synthesis", {})
+    for section, key, point in (("general_filter", "general_threshold", "general_operating_point"),
+                                ("rewrite_filter", "rewrite_drop_threshold", "rewrite_operating_point")):
+        if section in data and key in synthesis:
+            raise ValueError(f"[synthesis] {key}: with a trained [{section}] the threshold is its dev operating "
+                             f"point; set [chain] {point} instead")
+    models = data.get("models") or {}
+    for name in ("rewriter", "general", "rewrite_filter", "relevance"):
+        if isinstance(models.get(name), str):
+            models[name] = {"model": models[name]}
+
+
+def _resolve_chain(config: RunConfig, base: Path) -> None:
+    m = config.models
+    m.qsr, m.pda, m.business = (_abs(base, p) or None for p in (m.qsr, m.pda, m.business))
+    if config.chain.source == "demo" and config.demo is None:
+        raise ValueError("[chain] source = \"demo\" trains on the demo world of the [demo] section; add one")

@@ -1,49 +1,45 @@
-"""The whole method on your own catalog, from one config:
+"""The whole method from one config (``tailsynth run --config FILE.toml``):
 
-    validate files ─► business relevance model ─► synthesize pairs for the training queries
+    validate files ─► business relevance model
+      ─► the trained chain (runner.chain): rewriter SFT ─► QSR and PDA reward models ─► RL with PDA
+         (and without, for Table 3) ─► rewrite filter ─► general filter; each stage trained on the
+         chain's source, or given in [models], or a documented fallback
+      ─► synthesize pairs for the training queries with those models ─► guard rails + audit
       ─► train retrievers `baseline` and `baseline+synthetic` (same config, differing in data)
       ─► evaluate on the test queries per type (BM25, untrained encoder, baseline, baseline+synthetic)
-         and side-by-side baseline+synthetic vs baseline ─► store + report folder (markdown, PNG)
+         and side-by-side ─► Table 3 (rewriter variants) ─► report folder (markdown, PNG, JSON)
 
-Every stage is keyed by a fingerprint of the config parts and input files it depends on, and is
-skipped when its output for that key exists (a model directory, a finished synthesis run in the
-store, eval rows in the store); the synthesis stage also resumes inside itself per (stage, chunk).
-Completed stages leave a marker ``work_dir/stages/<stage>-<key>.json`` with their wall time.
+Every stage is keyed by a fingerprint of the config parts and inputs it depends on, chained (a
+stage's key includes the keys of the stages it consumes), and is skipped when its output for that
+key exists (a model directory, a finished synthesis run in the store, eval rows in the store); RL
+and synthesis also resume inside themselves. Completed stages leave a marker
+``work_dir/stages/<stage>-<key>.json`` with their wall time.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tailsynth.runner import chain as chain_mod
+from tailsynth.runner import tables
+from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
 from tailsynth.runner.config import RunConfig, file_fingerprint, fingerprint, load_run_config
+from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
+from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, RunData, check_data
 
-STAGES = ("business", "synthesis", "retrievers", "evaluate")
-SYSTEMS = ("bm25", "untrained", "baseline", "baseline+synthetic")
-SYSTEM_LABELS = {"bm25": "BM25", "untrained": "Untrained encoder", "baseline": "Baseline",
-                 "baseline+synthetic": "Baseline + synthetic"}
+STAGES = ("business", *MODEL_STAGES, "synthesis", "retrievers", "evaluate", "table3")
+"""Every stage in run order; a config runs the ``active_stages`` among them."""
 
 
 class RunError(RuntimeError):
     """The run cannot go on; the message says why and what to change."""
-
-
-@dataclass
-class Report:
-    name: str
-    report_dir: Path
-    markdown: Path | None
-    stages: dict[str, dict] = field(default_factory=dict)  # stage -> {state: ran|skipped, seconds, key}
-    table1: dict = field(default_factory=dict)  # system -> qtype -> metric -> value
-    sbs: dict = field(default_factory=dict)  # qtype -> metric -> value
-    judge: str = ""
-    plan: Plan | None = None
-    details: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------ keys
@@ -53,9 +49,11 @@ class Keys:
     synthesis: str
     retrievers: str
     evaluate: str
+    chain: dict[str, Component] = field(default_factory=dict)
+    table3: str | None = None
 
-    def __getitem__(self, stage: str) -> str:
-        return getattr(self, stage)
+    def __getitem__(self, stage: str) -> str | None:
+        return self.chain[stage].key if stage in self.chain else getattr(self, stage)
 
 
 def _file_key(section) -> str | None:
@@ -68,13 +66,34 @@ def _file_key(section) -> str | None:
 def stage_keys(config: RunConfig) -> Keys:
     d = config.data
     catalog = _file_key(d.catalog)
-    business = fingerprint(config.business, _file_key(d.business_labels), catalog)
+    business = (fingerprint("given", config.models.business) if config.models.business
+                else fingerprint(config.business, _file_key(d.business_labels), catalog))
+    try:
+        chain = chain_mod.resolve(config)
+    except ChainError as err:
+        raise RunError(str(err)) from None
     syn_cfg = config.synthesis_config(business_dir(config, business)).to_dict()
-    synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog)
+    syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                    for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
+    synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog, _typing_key(config))
     retrievers = fingerprint(retriever_config(config).weights_key(), _file_key(d.baseline_pairs), synthesis)
     judge = _file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
     evaluate = fingerprint(retrievers, _file_key(d.test_queries), judge, config.eval, config.models.encoder)
-    return Keys(business, synthesis, retrievers, evaluate)
+    table3 = None
+    if tables.table3_active(config, chain):
+        table3 = fingerprint([chain[s].key for s in ("sft", "rl", "rl_nopda", "pda")], config.chain.table3_per_type,
+                             config.synthesis.k, config.synthesis.top_k, chain_mod.source_key(config))
+    return Keys(business, synthesis, retrievers, evaluate, chain, table3)
+
+
+def _typing_key(config: RunConfig) -> str | None:
+    """The training queries' types come from the demo world with a demo chain source (else as the files say)."""
+    return "world-qtypes" if config.chain.source == "demo" else None
+
+
+def active_stages(config: RunConfig, keys: Keys) -> list[str]:
+    """The stages this config runs (a chain stage with no section and no given model is left out)."""
+    return [s for s in STAGES if (s not in keys.chain or keys.chain[s].mode != "off") and (s != "table3" or keys.table3)]
 
 
 def work_dir(config: RunConfig) -> Path:
@@ -82,7 +101,8 @@ def work_dir(config: RunConfig) -> Path:
 
 
 def business_dir(config: RunConfig, key: str) -> Path:
-    return work_dir(config) / f"business-{key}"
+    """The business model: the given ``[models] business`` dir, else trained into the work dir."""
+    return Path(config.models.business) if config.models.business else work_dir(config) / f"business-{key}"
 
 
 def retriever_config(config: RunConfig):
@@ -97,6 +117,10 @@ def synthesis_run_id(config: RunConfig, keys: Keys) -> str:
 
 def eval_run_id(config: RunConfig, keys: Keys) -> str:
     return f"{config.name}-eval-{keys.evaluate}"
+
+
+def table3_run_id(config: RunConfig, keys: Keys) -> str:
+    return f"{config.name}-table3-{keys.table3}"
 
 
 def _retriever_paths(config: RunConfig, keys: Keys) -> dict[str, Path]:
@@ -124,12 +148,16 @@ def _store_rows(config: RunConfig, sql: str, params: list) -> list[tuple] | None
 
 def stage_done(config: RunConfig, keys: Keys, stage: str, store=None) -> bool:
     """Whether the stage's output for this config exists (not whether a marker says so)."""
+    if stage in keys.chain:
+        return chain_mod.done(keys.chain[stage])
     if stage == "business":
         return (business_dir(config, keys.business) / "business_relevance.json").exists()
     if stage == "retrievers":
         return all((p / "tailsynth_train.json").exists() for p in _retriever_paths(config, keys).values())
     if stage == "synthesis":
         sql, params = "SELECT count(*) FROM runs WHERE run_id = ? AND finished_at IS NOT NULL", [synthesis_run_id(config, keys)]
+    elif stage == "table3":
+        sql, params = "SELECT count(*) FROM eval_results WHERE run_id = ? AND suite = 'table3'", [table3_run_id(config, keys)]
     else:
         sql, params = "SELECT count(*) FROM eval_results WHERE run_id = ? AND suite = 'sbs'", [eval_run_id(config, keys)]
     rows = store.fetch(sql, params) if store is not None else _store_rows(config, sql, params)
@@ -144,9 +172,9 @@ def read_markers(config: RunConfig) -> dict[str, dict]:
     """Stage → marker contents of this config's finished stages."""
     keys = stage_keys(config)
     out = {}
-    for stage in STAGES:
+    for stage in active_stages(config, keys):
         path = _marker(config, stage, keys[stage])
-        if path.exists():
+        if keys[stage] and path.exists():
             out[stage] = json.loads(path.read_text())
     return out
 
@@ -168,8 +196,11 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
     config = _prepare(config)
     data, problems = check_data(config)
     keys = stage_keys(config)
-    details = {
-        "business": f"cross-encoder on {data.counts['business_labels'] if data else '?'} labelled pairs "
+    details = {s: f"{c.mode}: {c.note or c.path}" for s, c in keys.chain.items()}
+    details |= {
+        "table3": f"zero-shot / SFT / RL w/o PDA / RL w/ PDA on {config.chain.table3_per_type} test queries per type "
+                  "of the demo world",
+        "business": ("given: " if config.models.business else "") + f"cross-encoder on {data.counts['business_labels'] if data else '?'} labelled pairs "
                     f"-> {business_dir(config, keys.business)}",
         "synthesis": f"run {synthesis_run_id(config, keys)} over {data.counts['train_queries'] if data else '?'} "
                      f"training queries -> {config.output.store}",
@@ -180,8 +211,12 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
                     f"-> {config.output.report_dir}",
     }
     stages = []
-    for stage in STAGES:
-        state = "done" if stage_done(config, keys, stage) else ("blocked" if problems else "to run")
+    for stage in active_stages(config, keys):
+        mode = keys.chain[stage].mode if stage in keys.chain else "train"
+        if mode in ("given", "fallback"):
+            state = mode
+        else:
+            state = "done" if stage_done(config, keys, stage) else ("blocked" if problems else "to run")
         stages.append((stage, state, details[stage]))
     return Plan(config, problems, stages, data.counts if data else {}), data
 
@@ -195,34 +230,6 @@ def print_plan(config: RunConfig | str | Path, file=None) -> Plan:
     result = plan(config)
     print(result.render(), file=file)
     return result
-
-
-def judge_description(config: RunConfig) -> str:
-    if config.data.qrels is not None:
-        return f"qrels {Path(config.data.qrels.path).name} (grade >= {config.data.qrels.min_grade})"
-    return (f"general relevance LM ({config.models.judge.model_id}) p_yes >= {config.eval.judge_threshold}; "
-            "an LM's judgement, not ground truth")
-
-
-# ------------------------------------------------------------------------------------ judge
-class LMJudge:
-    """No qrels: the general relevance classifier judges (p_yes >= threshold), cached per pair."""
-
-    def __init__(self, config: RunConfig, catalog, queries: list[dict]):
-        from tailsynth.programs.general_relevance import GeneralRelevanceFilter
-        from tailsynth.serving import make_scorer
-
-        self.filter = GeneralRelevanceFilter(make_scorer(config.models.judge), threshold=config.eval.judge_threshold)
-        self.threshold, self.catalog = config.eval.judge_threshold, catalog
-        self.text = {q["query_id"]: q["text"] for q in queries}
-        self.cache: dict[tuple[str, str], float] = {}
-
-    def __call__(self, query_id: str, product_ids: list[str]) -> list[bool]:
-        todo = [p for p in dict.fromkeys(product_ids) if (query_id, p) not in self.cache]
-        if todo:
-            scores = self.filter.p_yes([(self.text[query_id], self.catalog.text(p)) for p in todo])
-            self.cache.update({(query_id, p): float(s) for p, s in zip(todo, scores)})
-        return [self.cache[query_id, p] >= self.threshold for p in product_ids]
 
 
 # ------------------------------------------------------------------------------------ run
@@ -246,23 +253,35 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
     work_dir(config).mkdir(parents=True, exist_ok=True)
     Path(config.output.store).parent.mkdir(parents=True, exist_ok=True)
     with Store(config.output.store) as store:
-        for stage in STAGES:
+        for stage in active_stages(config, keys):
+            c = keys.chain.get(stage)
+            if (c is not None and c.mode in ("given", "fallback")) or (stage == "business" and config.models.business):
+                note = c.note if c is not None else f"given: {config.models.business}"
+                report.stages[stage] = {"state": "given" if c is None else c.mode, "seconds": 0.0,
+                                        "key": keys[stage], "note": note}
+                continue
             done = stage_done(config, keys, stage, store)
             started = time.perf_counter()
-            if stage == "evaluate" or not done:
-                detail = STAGE_FUNCS[stage](config, keys, data, store, report, progress, done)
+            if stage in ("evaluate", "table3") or not done:
+                func = STAGE_FUNCS.get(stage) or functools.partial(_chain_stage, stage)
+                detail = func(config, keys, data, store, report, progress, done)
             else:
                 detail = {}
             seconds = round(time.perf_counter() - started, 2)
             state = "skipped" if done else "ran"
             report.stages[stage] = {"state": state, "seconds": seconds, "key": keys[stage], **detail}
+            if done and _marker(config, stage, keys[stage]).exists():
+                report.stages[stage]["seconds_when_ran"] = json.loads(_marker(config, stage, keys[stage]).read_text())["seconds"]
+            if stage == "synthesis":  # the guard rails judge the pairs before any retriever trains on them
+                findings = tables.guard_findings(config, store, synthesis_run_id(config, keys))
+                report.details["guards"] = [f.to_dict() for f in findings]
             if not done:
                 marker = _marker(config, stage, keys[stage])
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.write_text(json.dumps({"stage": stage, "key": keys[stage], "seconds": seconds,
                                               "finished_at": datetime.now(timezone.utc).isoformat(), **detail},
                                              default=str))
-        _collect_details(config, keys, store, report)
+        _collect_details(config, keys, data, store, report)
     write_report(report, config)
     return report
 
@@ -275,13 +294,38 @@ def _business(config, keys, data: RunData, store, report, progress, done) -> dic
     return {"metrics": model.metrics}
 
 
+def _chain_stage(stage: str, config, keys, data: RunData, store, report, progress, done) -> dict:
+    return chain_mod.train(config, keys.chain, stage, store, progress)
+
+
+def run_synthesis_config(config: RunConfig, keys: Keys):
+    """The ``SynthesisConfig`` the synthesis stage runs: [synthesis] with [models], the business
+    model and the chain's trained rewriter and filters (their thresholds at the chosen operating points)."""
+    base = config.synthesis_config(business_dir(config, keys.business))
+    return dataclasses.replace(base, **chain_mod.synthesis_models(config, keys.chain))
+
+
+def train_queries(config: RunConfig, data: RunData) -> list[dict]:
+    """The training queries, typed by the demo world when the chain trains on it (its truth), as given otherwise."""
+    if config.chain.source != "demo":
+        return data.train_queries
+    truth = {q["query_id"]: q["qtype"] for q in chain_mod.chain_source(config).queries("train")}
+    return [{**q, "qtype": q.get("qtype") or truth.get(q["query_id"])} for q in data.train_queries]
+
+
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:
     from tailsynth.programs.build import build_program
 
-    program = build_program(config.synthesis_config(business_dir(config, keys.business)), data.catalog,
-                            index_dir=work_dir(config) / "indexes")
-    summary = program.run(data.train_queries, store, run_id=synthesis_run_id(config, keys), progress=progress)
+    program = build_program(run_synthesis_config(config, keys), data.catalog, index_dir=work_dir(config) / "indexes")
+    summary = program.run(train_queries(config, data), store, run_id=synthesis_run_id(config, keys), progress=progress)
     return {"funnel": summary.funnel, "stage_seconds": {k: round(v, 2) for k, v in summary.seconds.items()}}
+
+
+def _table3(config, keys, data: RunData, store, report, progress, done) -> dict:
+    run_id = table3_run_id(config, keys)
+    results = tables.load_table3(store, run_id) if done else tables.run_table3(config, keys.chain, store, run_id)
+    report.details["table3"] = results
+    return {"reloaded": done}
 
 
 def _synthetic_pairs(config, keys, data: RunData, store):
@@ -305,71 +349,26 @@ def _retrievers(config, keys, data: RunData, store, report, progress, done) -> d
             "models": {k: str(v) for k, v in paths.items()}}
 
 
-def _typed_test_queries(config: RunConfig, data: RunData) -> tuple[list[dict], int]:
-    """Missing types from the classifier fitted on the run's own typed queries (the rules when
-    there are too few: ``evals.query_type.classify``)."""
-    queries = data.test_queries
-    missing = [q for q in queries if not q["qtype"]]
-    if not missing:
-        return queries, 0
-    from tailsynth.evals.query_type import classify
-
-    typed = [q for q in data.train_queries + data.test_queries if q["qtype"]]
-    types = iter(classify([q["text"] for q in missing], method=config.eval.qtype_method, labelled=typed))
-    return [q if q["qtype"] else {**q, "qtype": next(types)} for q in queries], len(missing)
-
-
 def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dict:
     """Evaluate (or, when done, reload the stored results): Table 1 layout and SBS."""
+    from tailsynth.runner.evaluate import evaluate_systems, load_results
+
     run_id = eval_run_id(config, keys)
     if done:
         report.table1, report.sbs = load_results(store, run_id)
         return {"reloaded": True}
-    from tailsynth.evals.retrieval_eval import evaluate_bm25, evaluate_retriever
-    from tailsynth.evals.sbs import SBSConfig, side_by_side
-    from tailsynth.io.loaders import QrelsJudge
-
-    # A crash after some systems were scored left rows behind; this evaluation replaces them.
-    store.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
-    queries, classified = _typed_test_queries(config, data)
-    if data.qrels is not None:
-        judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)
-        relevant = judge.relevant_ids
-    else:
-        judge, relevant = LMJudge(config, data.catalog, queries), None
-    index_dir = work_dir(config) / "indexes"
-    k = config.eval.k
     paths = _retriever_paths(config, keys)
-    common = dict(relevant_ids=relevant, store=store, run_id=run_id, suite="table1")
-    results = {"bm25": evaluate_bm25(data.catalog, queries, judge, k, system="bm25", **common)}
-    timings = {}
-    for system, model in (("untrained", retriever_config(config).base_model), ("baseline", paths["baseline"]),
-                          ("baseline+synthetic", paths["baseline+synthetic"])):
-        started = time.perf_counter()
-        results[system] = evaluate_retriever(model, data.catalog, queries, judge, k, system=system,
-                                             index_dir=index_dir, **common)
-        timings[system] = round(time.perf_counter() - started, 2)
-    report.table1 = results
-    report.sbs = side_by_side(paths["baseline+synthetic"], paths["baseline"], data.catalog, queries, judge,
-                              SBSConfig(top=config.eval.sbs_top), store=store, run_id=run_id, index_dir=index_dir)
-    return {"classified_qtypes": classified, "system_seconds": timings}
+    systems = {"untrained": retriever_config(config).base_model, **paths}
+    report.table1, report.sbs, detail = evaluate_systems(config, data, store, run_id, systems, work_dir(config) / "indexes")
+    return detail
 
 
-STAGE_FUNCS = {"business": _business, "synthesis": _synthesis, "retrievers": _retrievers, "evaluate": _evaluate}
+STAGE_FUNCS = {"business": _business, "synthesis": _synthesis, "retrievers": _retrievers, "evaluate": _evaluate,
+               "table3": _table3}
+"""Stage → function; the chain's model stages not listed here go to ``_chain_stage``."""
 
 
-def load_results(store, run_id: str) -> tuple[dict, dict]:
-    table1: dict = {}
-    sbs: dict = {}
-    for suite, system, qtype, metric, value in store.fetch(
-        "SELECT suite, system, qtype, metric, value FROM eval_results WHERE run_id = ? ORDER BY created_at", [run_id]
-    ):
-        target = table1.setdefault(system, {}) if suite == "table1" else sbs
-        target.setdefault(qtype, {})[metric] = value
-    return table1, sbs
-
-
-def _collect_details(config: RunConfig, keys: Keys, store, report: Report) -> None:
+def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report: Report) -> None:
     from tailsynth.store.reads import funnel
 
     meta = json.loads((business_dir(config, keys.business) / "business_relevance.json").read_text())
@@ -383,94 +382,27 @@ def _collect_details(config: RunConfig, keys: Keys, store, report: Report) -> No
         report.details["retrievers"][recipe] = {k: m.get(k) for k in (
             "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device")} | {"path": str(path)}
     report.details["data"] = report.plan.counts if report.plan else {}
+    _collect_chain(config, keys, data, store, report)
 
 
-# ------------------------------------------------------------------------------------ report
-METRICS = ("item_goodrate", "query_goodrate@10", "query_goodrate@100", "recall@200", "ndcg@10")
-
-
-def _pct(v) -> str:
-    return "n/a" if v is None or v != v else f"{100 * v:.2f}%"
-
-
-def write_report(report: Report, config: RunConfig) -> Path:
-    """``report_dir/report.md`` + ``table1.png`` + ``report.json``."""
-    out = report.report_dir
-    out.mkdir(parents=True, exist_ok=True)
-    lines = [f"# tailsynth run `{config.name}`", ""]
-    if config.source:
-        lines += [f"Config: `{config.source}`", ""]
-    lines += [f"Judge: {report.judge}.", ""]
+def _collect_chain(config: RunConfig, keys: Keys, data: RunData, store, report: Report) -> None:
+    """The chain's models and metrics, what synthesis ran with, the audit and Tables 2-3."""
+    run_id = synthesis_run_id(config, keys)
     d = report.details
-    if d.get("data"):
-        lines += ["Data: " + ", ".join(f"{k} {v}" for k, v in d["data"].items()), ""]
-    lines += ["## Stages", "", "| stage | this invocation | seconds | key |", "| --- | --- | ---: | --- |"]
-    lines += [f"| {s} | {v['state']} | {v['seconds']:.1f} | `{v['key']}` |" for s, v in report.stages.items()]
-    bm = d.get("business_metrics", {})
-    if bm:
-        lines += ["", "## Business relevance model (held-out)", "",
-                  ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in bm.items())]
-    if d.get("funnel"):
-        lines += ["", f"## Synthesis funnel (run `{d['synthesis_run_id']}`)", "",
-                  ", ".join(f"{k} {v}" for k, v in d["funnel"].items())]
-    if d.get("retrievers"):
-        lines += ["", "## Retrievers", "", "| recipe | steps | batch | baseline rows | synthetic rows | final loss |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
-        for recipe, m in d["retrievers"].items():
-            loss = m.get("final_loss")
-            lines.append(f"| {recipe} | {m['steps']} | {m['batch_size']} | {m['baseline_rows']} | "
-                         f"{m['synthetic_rows']} | {loss:.4f} |" if loss is not None else f"| {recipe} | | | | | |")
-    if report.table1:
-        systems = [s for s in SYSTEMS if s in report.table1]
-        qtypes = [q for q in dict.fromkeys(q for s in systems for q in report.table1[s]) if q != "all"] + ["all"]
-        lines += ["", f"## Table 1 layout (eval run `{d.get('eval_run_id')}`, top-{config.eval.k})", ""]
-        for metric in METRICS:
-            lines += [f"**{metric}**", "", "| query type | n | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |",
-                      "| --- | ---: |" + " ---: |" * len(systems)]
-            for q in qtypes:
-                n = report.table1[systems[0]].get(q, {}).get("n_queries")
-                lines.append(f"| {q} | {n:.0f} | " + " | ".join(_pct(report.table1[s].get(q, {}).get(metric))
-                                                             for s in systems) + " |")
-            lines.append("")
-        lines += ["![Table 1](table1.png)", ""]
-        plot_systems(report.table1, out / "table1.png")
-    if report.sbs:
-        lines += ["## Side-by-side: baseline+synthetic vs baseline", "",
-                  "| query type | Item Goodrate Δ | Query Goodrate Δ | GSB | G / S / B |", "| --- | ---: | ---: | ---: | ---: |"]
-        for q, m in report.sbs.items():
-            lines.append(f"| {q} | {m['item_goodrate_delta_pt']:+.2f}pt | {m['query_goodrate_delta_pt']:+.2f}pt | "
-                         f"{100 * m['gsb']:+.2f}% | {m['good']:.0f} / {m['same']:.0f} / {m['bad']:.0f} |")
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    (out / "report.json").write_text(json.dumps({"name": report.name, "judge": report.judge, "stages": report.stages,
-                                                 "table1": report.table1, "sbs": report.sbs, **report.details},
-                                                default=str, indent=2))
-    report.markdown = path
-    return path
+    d["chain"] = {s: {"mode": c.mode, "path": c.path, "key": c.key, "note": c.note} for s, c in keys.chain.items()
+                  if c.mode != "off"}
+    d["fallbacks"] = [f"{s}: {c.note}" for s, c in keys.chain.items() if c.mode == "fallback"]
+    d["chain_metrics"] = {s: chain_mod.summary(c) for s, c in keys.chain.items() if c.mode == "train"}
+    (model_ids,) = store.fetch("SELECT model_ids FROM runs WHERE run_id = ?", [run_id])[0]
+    d["synthesis_models"] = json.loads(model_ids) if model_ids else {}
+    d["synthesis_config"] = json.loads(store.fetch("SELECT config FROM runs WHERE run_id = ?", [run_id])[0][0])
+    d["train_judge"] = tables.train_judge(config, data)[1]
+    d["audit"] = tables.audit(config, data, store, run_id, Path(config.output.report_dir))
+    d["table2"] = tables.table2(config, data, store, run_id, Path(config.output.report_dir))
+    if d["table2"] is None:
+        d["table2_note"] = d["train_judge"]
+    if keys.table3 is None:
+        d["table3_note"] = ("Table 3 needs a rewrite labeler ([chain] source = \"demo\") and a trained rewriter "
+                            "([sft] / [rl])")
 
 
-def plot_systems(results: dict, path: Path) -> Path:
-    """Grouped bars per query type, one panel per Table 1 metric, one bar per system."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    systems = [s for s in SYSTEMS if s in results]
-    qtypes = list(results[systems[0]])
-    metrics = ("item_goodrate", "query_goodrate@10", "query_goodrate@100")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), sharey=True)
-    x, width = np.arange(len(qtypes)), 0.8 / len(systems)
-    for ax, metric in zip(axes, metrics):
-        for i, s in enumerate(systems):
-            ax.bar(x + (i - (len(systems) - 1) / 2) * width,
-                   [100 * results[s].get(q, {}).get(metric, 0.0) for q in qtypes], width=width, label=SYSTEM_LABELS[s])
-        ax.set_xticks(x, qtypes, rotation=30, fontsize=8)
-        ax.set_title(metric, fontsize=9)
-    axes[0].set_ylabel("%")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

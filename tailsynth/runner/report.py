@@ -1,0 +1,204 @@
+"""A run's report: ``report_dir/report.md`` (stages with wall times, the chain's models, guard
+rails and audit next to Table 1, Tables 1-4, the funnel), PNG charts, and ``report.json`` with
+every number of the markdown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tailsynth.runner.config import RunConfig
+
+SYSTEMS = ("bm25", "untrained", "baseline", "baseline+synthetic")
+SYSTEM_LABELS = {"bm25": "BM25", "untrained": "Untrained encoder", "baseline": "Baseline",
+                 "baseline+synthetic": "Baseline + synthetic"}
+METRICS = ("item_goodrate", "query_goodrate@10", "query_goodrate@100", "recall@200", "ndcg@10")
+
+
+@dataclass
+class Report:
+    name: str
+    report_dir: Path
+    markdown: Path | None
+    stages: dict[str, dict] = field(default_factory=dict)  # stage -> {state: ran|skipped|given|fallback, seconds, key}
+    table1: dict = field(default_factory=dict)  # system -> qtype -> metric -> value
+    sbs: dict = field(default_factory=dict)  # qtype -> metric -> value
+    judge: str = ""
+    plan: object | None = None
+    details: dict = field(default_factory=dict)
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or v != v else f"{100 * v:.2f}%"
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def _stages(report: Report) -> list[str]:
+    lines = ["## Stages", "", "| stage | this invocation | seconds | seconds when it ran | key | note |",
+             "| --- | --- | ---: | ---: | --- | --- |"]
+    for s, v in report.stages.items():
+        ran = v.get("seconds_when_ran", v["seconds"] if v["state"] == "ran" else None)
+        lines.append(f"| {s} | {v['state']} | {v['seconds']:.1f} | {'' if ran is None else f'{ran:.1f}'} | "
+                     f"`{v.get('key') or ''}` | {v.get('note', '')} |")
+    return lines
+
+
+def _models(d: dict) -> list[str]:
+    lines = []
+    if d.get("synthesis_models"):
+        lines += ["", "## Models the synthesis run used", "", "| role | model |", "| --- | --- |"]
+        lines += [f"| {role} | `{mid}` |" for role, mid in d["synthesis_models"].items()]
+    for stage, m in (d.get("chain_metrics") or {}).items():
+        flat = {k: v for k, v in m.items() if isinstance(v, (int, float, str)) and k != "example"}
+        if flat:
+            lines += ["", f"**{stage}**: " + ", ".join(f"{k} {_num(v)}" for k, v in sorted(flat.items()))]
+    return lines
+
+
+def _guards(d: dict) -> list[str]:
+    lines = []
+    if d.get("guards") is not None:
+        from tailsynth.guards.checks import Finding, findings_markdown
+
+        lines += ["", "## Guard rails (before the retrievers train on the pairs)", "",
+                  findings_markdown([Finding(**f) for f in d["guards"]])]
+    if d.get("audit"):
+        lines += ["", "## Kept-pair audit", "", d["audit"]["markdown"]]
+    return lines
+
+
+def _table1(report: Report, config: RunConfig, out: Path) -> list[str]:
+    from tailsynth.runner.tables import gain_intervals
+
+    d = report.details
+    systems = [s for s in SYSTEMS if s in report.table1]
+    qtypes = [q for q in dict.fromkeys(q for s in systems for q in report.table1[s]) if q != "all"] + ["all"]
+    lines = ["", f"## Table 1 layout (eval run `{d.get('eval_run_id')}`, top-{config.eval.k})", ""]
+    if gain_intervals(report.table1) is None:
+        lines += ["Gains have no bootstrap intervals yet (hook `runner.tables.gain_intervals`, pending "
+                  "`tailsynth.evals.bootstrap`).", ""]
+    for metric in METRICS:
+        lines += [f"**{metric}**", "", "| query type | n | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |",
+                  "| --- | ---: |" + " ---: |" * len(systems)]
+        for q in qtypes:
+            n = report.table1[systems[0]].get(q, {}).get("n_queries")
+            lines.append(f"| {q} | {n:.0f} | " + " | ".join(_pct(report.table1[s].get(q, {}).get(metric))
+                                                         for s in systems) + " |")
+        lines.append("")
+    lines += ["![Table 1](table1.png)", ""]
+    plot_systems(report.table1, out / "table1.png")
+    return lines
+
+
+def _table2(d: dict) -> list[str]:
+    t2 = d.get("table2")
+    if not t2:
+        return ["", "## Table 2", "", "Not computed: " + d.get("table2_note", "no judge for the training queries") + "."]
+    cols = ("pairs_kept", "pair_accuracy", "business_pass_accuracy", "rewrites", "rewrites_dropped", "candidates",
+            "business_pass", "general_scored")
+    lines = ["", f"## Table 2: synthesized pairs per query type (run `{d['synthesis_run_id']}`, judge: {d.get('train_judge')})",
+             "", "| type | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
+    for q, m in t2.items():
+        lines.append(f"| {q} | " + " | ".join(_pct(m.get(c)) if "accuracy" in c else f"{m.get(c, 0):.0f}" for c in cols) + " |")
+    return lines + ["", "![Table 2 and funnel](table2.png)"]
+
+
+def _table3(d: dict, out: Path) -> list[str]:
+    t3 = d.get("table3")
+    if not t3:
+        return ["", "## Table 3", "", "Not computed: " + d.get("table3_note", "no trained rewriter") + "."]
+    from tailsynth.evals.table3 import plot_table3
+
+    qtypes = [q for q in dict.fromkeys(q for v in t3.values() for q in v) if q != "all"] + ["all"]
+    lines = ["", "## Table 3: rewriter variants (test queries of the chain's source; rewrite accuracy by the ground truth)",
+             "", "| variant | " + " | ".join(qtypes) + " | median PPL (all) | Item Goodrate (all) | rewrites/query |",
+             "| --- |" + " ---: |" * (len(qtypes) + 3)]
+    for name, per in t3.items():
+        a = per.get("all", {})
+        lines.append(f"| {name} | " + " | ".join(_pct(per.get(q, {}).get("rewrite_accuracy")) for q in qtypes)
+                     + f" | {a.get('ppl', float('nan')):.0f} | {_pct(a.get('item_goodrate'))} | {a.get('rewrites_per_query', 0):.2f} |")
+    plot_table3(t3, out / "table3.png")
+    return lines + ["", "![Table 3](table3.png)"]
+
+
+def write_report(report: Report, config: RunConfig) -> Path:
+    """``report_dir/report.md`` + ``table1.png`` (+ ``table2.png``, ``table3.png``) + ``report.json``."""
+    out = report.report_dir
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# tailsynth run `{config.name}`", ""]
+    if config.source:
+        lines += [f"Config: `{config.source}`", "", f"Command: `tailsynth run --config {config.source}`", ""]
+    lines += [f"Judge: {report.judge}.", ""]
+    d = report.details
+    if d.get("data"):
+        lines += ["Data: " + ", ".join(f"{k} {v}" for k, v in d["data"].items()), ""]
+    lines += _stages(report)
+    total = sum(v["seconds"] for v in report.stages.values())
+    lines += ["", f"Wall time of the stages in this invocation: {total:.0f} s."]
+    for note in d.get("fallbacks", []):
+        lines += [f"- {note}"]
+    lines += _models(d)
+    bm = d.get("business_metrics", {})
+    if bm:
+        lines += ["", "## Business relevance model (held-out)", "", ", ".join(f"{k} {_num(v)}" for k, v in bm.items())]
+    if d.get("funnel"):
+        lines += ["", f"## Synthesis funnel (run `{d['synthesis_run_id']}`)", "",
+                  ", ".join(f"{k} {v}" for k, v in d["funnel"].items())]
+    if d.get("retrievers"):
+        lines += ["", "## Retrievers", "", "| recipe | steps | batch | baseline rows | synthetic rows | final loss |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for recipe, m in d["retrievers"].items():
+            loss = m.get("final_loss")
+            lines.append(f"| {recipe} | {m['steps']} | {m['batch_size']} | {m['baseline_rows']} | "
+                         f"{m['synthetic_rows']} | {loss:.4f} |" if loss is not None else f"| {recipe} | | | | | |")
+    lines += _guards(d)
+    if report.table1:
+        lines += _table1(report, config, out)
+    lines += _table2(d)
+    lines += _table3(d, out)
+    if report.sbs:
+        lines += ["", "## Table 4 (side-by-side): baseline+synthetic vs baseline", "",
+                  "| query type | Item Goodrate Δ | Query Goodrate Δ | GSB | G / S / B |", "| --- | ---: | ---: | ---: | ---: |"]
+        for q, m in report.sbs.items():
+            lines.append(f"| {q} | {m['item_goodrate_delta_pt']:+.2f}pt | {m['query_goodrate_delta_pt']:+.2f}pt | "
+                         f"{100 * m['gsb']:+.2f}% | {m['good']:.0f} / {m['same']:.0f} / {m['bad']:.0f} |")
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    (out / "report.json").write_text(json.dumps({"name": report.name, "judge": report.judge, "stages": report.stages,
+                                                 "table1": report.table1, "sbs": report.sbs, **report.details},
+                                                default=str, indent=2))
+    report.markdown = path
+    return path
+
+
+def plot_systems(results: dict, path: Path) -> Path:
+    """Grouped bars per query type, one panel per Table 1 metric, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    systems = [s for s in SYSTEMS if s in results]
+    qtypes = list(results[systems[0]])
+    metrics = ("item_goodrate", "query_goodrate@10", "query_goodrate@100")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), sharey=True)
+    x, width = np.arange(len(qtypes)), 0.8 / len(systems)
+    for ax, metric in zip(axes, metrics):
+        for i, s in enumerate(systems):
+            ax.bar(x + (i - (len(systems) - 1) / 2) * width,
+                   [100 * results[s].get(q, {}).get(metric, 0.0) for q in qtypes], width=width, label=SYSTEM_LABELS[s])
+        ax.set_xticks(x, qtypes, rotation=30, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+    axes[0].set_ylabel("%")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
