@@ -21,11 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tailsynth.store.schema import COLUMNS, SCHEMA
+from tailsynth.store.schema import COLUMNS
 from tailsynth.store.store import Store
 
 _STR, _INT, _F64, _BOOL, _TS = pa.string(), pa.int32(), pa.float64(), pa.bool_(), pa.timestamp("us")
@@ -143,16 +142,13 @@ class ShardStore(Store):
     local DuckDB store, as views (a table with no shard yet is an empty table of the schema)."""
 
     def __init__(self, root: str | Path):
-        import threading
-
+        super().__init__(":memory:")  # an in-memory DuckDB holding the views, pinned until close()
         self.path = str(root)
-        self.con = duckdb.connect(":memory:")
-        self._lock = threading.Lock()
-        self.con.execute(SCHEMA)
-        for statement in view_statements(root, present_only=True):
-            table = statement.split()[4]
-            self.con.execute(f"DROP TABLE {table}")
-            self.con.execute(statement)
+        with self.connection() as con:
+            for statement in view_statements(root, present_only=True):
+                table = statement.split()[4]
+                con.execute(f"DROP TABLE {table}")
+                con.execute(statement)
 
     def done(self, run_id: str, stage: str) -> set[str]:
         """Query ids whose shard finished ``stage``."""
