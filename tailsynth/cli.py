@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -585,6 +586,9 @@ def _user_error(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # sentence-transformers says "Converting SentenceTransformer model ... to CrossEncoder" on
+    # every cross-encoder built from the packaged MiniLM: library noise, not the user's business.
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
     try:
         return args.func(args)
     except Exception as exc:

@@ -9,6 +9,10 @@ _OFFLINE = {
     # litellm (and DSPy's model metadata) fetch a price map from GitHub at import time otherwise.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     "TOKENIZERS_PARALLELISM": "false",
+    # Library noise stays out of the user's console: weight-loading reports and progress bars
+    # ("Loading weights", "MISSING ... newly initialized"); tailsynth shows its own progress.
+    "TRANSFORMERS_VERBOSITY": "error",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 
 
