@@ -416,8 +416,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RunError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
+    _print_run_summary(report)
     console.print(f"report: {report.markdown}")
     return 0
+
+
+def _print_run_summary(report) -> None:
+    """Table 2 (pair accuracy per type) and Table 1's Item Goodrate with the gains' intervals."""
+    from rich.table import Table
+
+    from tailsynth.evals.bootstrap import Interval
+    from tailsynth.evals.table2 import render_table2
+    from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS
+
+    if report.details.get("table2"):
+        console.print(render_table2(report.details["table2"]))
+    systems = [s for s in SYSTEMS if s in report.table1]
+    if not systems:
+        return
+    gains = report.details.get("table1_gains") or {}
+    qtypes = [q for q in report.table1[systems[0]] if q != "all"] + ["all"]
+    table = Table(title="Table 1: Item Goodrate on the test queries")
+    for col in ("query type", *(SYSTEM_LABELS[s] for s in systems), "gain (pt, 95 % CI)"):
+        table.add_column(col, justify="left" if col == "query type" else "right")
+    for q in qtypes:
+        iv = gains.get(q, {}).get("item_goodrate")
+        table.add_row(q, *(f"{100 * report.table1[s].get(q, {}).get('item_goodrate', float('nan')):.2f}" for s in systems),
+                      Interval(**iv).format(scale=100, signed=True) if iv else "")
+    console.print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,3 +51,16 @@ def stage_progress(enabled: bool = True, stream: TextIO | None = None):
         return PlainProgress(stream)
     return Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     disable=not enabled)
+
+
+def announce(text: str, enabled: bool = True, stream: TextIO | None = None) -> None:
+    """One line for a long job's milestones (a run's stage starting or done): plain and flushed
+    on stderr when stdout is not a terminal, through rich on a terminal."""
+    if not enabled:
+        return
+    if stream is not None or not sys.stdout.isatty():
+        print(f"[tailsynth] {text}", file=stream or sys.stderr, flush=True)
+        return
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold]\\[tailsynth][/] {text}", highlight=False)

@@ -67,14 +67,38 @@ def _relevant_fn(judge: Judge, relevant_ids: Callable[[str], set[str]] | None):
     return getattr(owner, "relevant_ids", None)
 
 
+PER_QUERY_METRICS = ("item_goodrate", "query_goodrate@10", "query_goodrate@100")
+"""The Table 1 metrics that are means over queries of a per-query value, kept per query for the
+bootstrap intervals (``evals.bootstrap``): the share of a query's list that is relevant, and
+whether it holds at least 10 / 100 relevant items."""
+
+
+def judge_lists(queries: Sequence[dict], retrieved: Sequence[Sequence[str]], judge: Judge) -> list[list[bool]]:
+    return [judge(q["query_id"], list(ids)) for q, ids in zip(queries, retrieved)]
+
+
+def per_query_values(queries: Sequence[dict], judged: Sequence[Sequence[bool]]) -> list[tuple[str, str, str, float]]:
+    """``(query_id, qtype, metric, value)`` for every query and ``PER_QUERY_METRICS``: their means
+    over a type's queries are that type's Table 1 cells."""
+    rows = []
+    for q, j in zip(queries, judged):
+        qtype = q.get("qtype") or "unknown"
+        good = sum(map(bool, j))
+        values = (item_goodrate([j]), float(good >= 10), float(good >= 100))
+        rows += [(q["query_id"], qtype, m, v) for m, v in zip(PER_QUERY_METRICS, values)]
+    return rows
+
+
 def score_lists(
     queries: Sequence[dict],
     retrieved: Sequence[Sequence[str]],
     judge: Judge,
     relevant_ids: Callable[[str], set[str]] | None = None,
+    judged: Sequence[Sequence[bool]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per ``qtype`` and over ``all`` from already retrieved, rank-ordered lists."""
-    judged = [judge(q["query_id"], list(ids)) for q, ids in zip(queries, retrieved)]
+    """Metrics per ``qtype`` and over ``all`` from already retrieved, rank-ordered lists
+    (``judged``: the lists already judged, so a caller keeping per-query values judges once)."""
+    judged = judge_lists(queries, retrieved, judge) if judged is None else judged
     rel_fn = _relevant_fn(judge, relevant_ids)
     groups: dict[str, list[int]] = {}
     for i, q in enumerate(queries):
@@ -108,6 +132,19 @@ def store_results(store, run_id: str, suite: str, system: str, results: dict[str
     ])
 
 
+def score_and_store(queries: Sequence[dict], retrieved: Sequence[Sequence[str]], judge: Judge, *,
+                    relevant_ids=None, store=None, run_id: str = "eval", suite: str = "retrieval",
+                    system: str = "retriever") -> dict[str, dict[str, float]]:
+    """Judge the lists once, return ``score_lists``' metrics, and with a ``store`` write them to
+    ``eval_results`` and the per-query values to ``eval_query_results`` (same run/suite/system)."""
+    judged = judge_lists(queries, retrieved, judge)
+    results = score_lists(queries, retrieved, judge, relevant_ids, judged=judged)
+    if store is not None:
+        store_results(store, run_id, suite, system, results)
+        store.insert("eval_query_results", [(run_id, suite, system, *row) for row in per_query_values(queries, judged)])
+    return results
+
+
 def evaluate_retriever(
     encoder_or_path: TextEncoder | str | Path | None,
     catalog: Catalog,
@@ -127,12 +164,9 @@ def evaluate_retriever(
     ``queries`` are dicts with ``query_id``, ``text`` and ``qtype`` (None → ``unknown``). With a
     ``store`` the rows go to ``eval_results`` under ``(run_id, suite, system)``.
     """
-    encoder = load_encoder(encoder_or_path)
-    retrieved = retrieve(encoder, catalog, queries, k, index_dir)
-    results = score_lists(queries, retrieved, judge, relevant_ids)
-    if store is not None:
-        store_results(store, run_id, suite, system, results)
-    return results
+    retrieved = retrieve(load_encoder(encoder_or_path), catalog, queries, k, index_dir)
+    return score_and_store(queries, retrieved, judge, relevant_ids=relevant_ids, store=store, run_id=run_id,
+                           suite=suite, system=system)
 
 
 def evaluate_bm25(
@@ -151,7 +185,5 @@ def evaluate_bm25(
     """The ``evaluate_retriever`` counterpart for BM25 (``retrieval.bm25``), the lexical row."""
     from tailsynth.retrieval.bm25 import retrieve_bm25
 
-    results = score_lists(queries, retrieve_bm25(catalog, queries, k, retriever), judge, relevant_ids)
-    if store is not None:
-        store_results(store, run_id, suite, system, results)
-    return results
+    return score_and_store(queries, retrieve_bm25(catalog, queries, k, retriever), judge, relevant_ids=relevant_ids,
+                           store=store, run_id=run_id, suite=suite, system=system)

@@ -77,7 +77,37 @@ def evaluate_rewriters(source, config: Table3Config, store=None, run_id: str = "
         }
         if store is not None:
             store.insert("eval_results", [(run_id, "table3", name, qt, m, val) for qt, ms in results[name].items() for m, val in ms.items()])
+            store.insert("eval_query_results", _per_query_rows(run_id, name, queries, outputs, rewrite_label))
     return results
+
+
+def _per_query_rows(run_id: str, variant: str, queries: list[dict], outputs: list[list[str]], rewrite_label) -> list[tuple]:
+    """Per query: its rewrites and how many the ground truth calls relevant, so rewrite accuracy
+    (pooled over a type's rewrites) gets a bootstrap interval over queries (``accuracy_intervals``)."""
+    rows = []
+    for q, rs in zip(queries, outputs):
+        relevant = sum(rewrite_label(q["query_id"], r) == "relevant" for r in rs)
+        rows += [(run_id, "table3", variant, q["query_id"], q["qtype"], "rewrites", float(len(rs))),
+                 (run_id, "table3", variant, q["query_id"], q["qtype"], "relevant_rewrites", float(relevant))]
+    return rows
+
+
+def accuracy_intervals(store, run_id: str) -> dict[str, dict[str, dict]]:
+    """``{variant: {qtype: Interval.as_dict()}}``: rewrite accuracy (relevant / all rewrites, pooled)
+    with its bootstrap 95 % interval, queries resampled whole; ``all`` too. A type whose queries
+    wrote no rewrite has no interval."""
+    from tailsynth.evals.bootstrap import bootstrap_ratio
+
+    per: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for variant, qtype, rewrites, relevant in store.fetch(
+            "SELECT system, qtype, max(value) FILTER (WHERE metric = 'rewrites'), "
+            "max(value) FILTER (WHERE metric = 'relevant_rewrites') FROM eval_query_results "
+            "WHERE run_id = ? AND suite = 'table3' GROUP BY system, query_id, qtype ORDER BY system, query_id", [run_id]):
+        for key in (qtype, "all"):
+            per[variant][key]["num"].append(relevant)
+            per[variant][key]["den"].append(rewrites)
+    return {variant: {qtype: bootstrap_ratio(v["num"], v["den"]).as_dict() for qtype, v in types.items() if sum(v["den"]) > 0}
+            for variant, types in per.items()}
 
 
 def render_table3(results: dict[str, dict[str, dict[str, float]]]):

@@ -38,6 +38,7 @@ class Component:
     path: str | None = None  # the model dir: trained into, or given
     key: str | None = None  # fingerprint (train: of its config and inputs; given: of the path)
     note: str = ""
+    from_run: str | None = None  # given by another run's trained chain ([models] from_run)
 
 
 # ------------------------------------------------------------------------------------ source
@@ -102,9 +103,36 @@ def work_dir(config: RunConfig) -> Path:
     return Path(config.output.work_dir)
 
 
+def from_run(config: RunConfig) -> dict[str, Component]:
+    """The chain of ``[models] from_run``'s config as ``given`` components of this run: its
+    rewriter (RL w/ PDA, else SFT), QSR, PDA and both filters. Raises ``ChainError`` when that run
+    has not trained them yet (run it first), or trains nothing."""
+    from tailsynth.runner.config import load_run_config
+
+    other = load_run_config(config.models.from_run)
+    theirs = resolve(other)
+    trained = {s: c for s, c in theirs.items() if c.mode in ("train", "given")}
+    missing = [f"{s} ({c.path})" for s, c in trained.items() if not done(c)]
+    if missing:
+        raise ChainError(f"[models] from_run = {config.models.from_run}: its chain is not trained yet "
+                         f"({', '.join(missing)}); run `tailsynth run --config {config.models.from_run}` first")
+    if not trained:
+        raise ChainError(f"[models] from_run = {config.models.from_run}: that run trains no chain stage")
+    out = {s: Component(s, "off") for s in MODEL_STAGES}
+    rewriter = final_rewriter(theirs)
+    travel = [c for s, c in trained.items() if s in ("qsr", "pda", "rewrite_filter", "general_filter")]
+    for c in travel + ([rewriter] if rewriter is not None else []):
+        out[c.stage] = Component(c.stage, "given", c.path, fingerprint("from-run", c.path, c.key),
+                                 f"from run {other.name}: {c.path}", from_run=other.source)
+    return out
+
+
 def resolve(config: RunConfig) -> dict[str, Component]:
     """Every chain stage's ``Component``, keys chained; raises ``ChainError`` when RL lacks a reward model."""
     from tailsynth.teacher.fallback import fallback_defaults
+
+    if config.models.from_run:
+        return from_run(config)
 
     lines = fallback_defaults(None)
     src = source_key(config)
@@ -159,15 +187,20 @@ def synthesis_models(config: RunConfig, chain: dict[str, Component], for_key: bo
 
     fields: dict = {}
     rewriter = final_rewriter(chain)
-    if rewriter is not None and rewriter.mode == "train":
+    if rewriter is not None and (rewriter.mode == "train" or rewriter.from_run):
         fields["rewriter"] = LMConfig(model=rewriter.path, device=config.models.rewriter.device)
     for stage, lm_field, thr_field, point in (
             ("rewrite_filter", "rewrite_filter_lm", "rewrite_drop_threshold", config.chain.rewrite_operating_point),
             ("general_filter", "relevance_lm", "general_threshold", config.chain.general_operating_point)):
         c = chain[stage]
-        if c.mode != "train":
+        if c.mode != "train" and not c.from_run:
             continue
         fields[lm_field] = LMConfig(model=c.path)
+        if c.from_run:  # the operating point the other run chose on its dev set
+            from tailsynth.runner.config import load_run_config
+
+            chosen = load_run_config(c.from_run).chain
+            point = chosen.rewrite_operating_point if stage == "rewrite_filter" else chosen.general_operating_point
         if for_key:
             fields[thr_field] = f"operating point {point or 'stored default'}"
         else:

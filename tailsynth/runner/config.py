@@ -103,6 +103,10 @@ class ModelsConfig:
     qsr: str | None = None  # QSR reward model dir (`train qsr` output)
     pda: str | None = None  # PDA LM dir (`train pda` output)
     business: str | None = None  # business relevance cross-encoder dir (`train relevance` output)
+    # Models that travel: another run config (e.g. examples/paper.toml) whose trained chain gives this
+    # run its rewriter, QSR, PDA and both filters (at that run's [chain] operating points); the
+    # business model is still trained on this run's own head judgements (runner.chain.from_run).
+    from_run: str | None = None
 
     @property
     def judge(self) -> LMConfig:
@@ -289,6 +293,10 @@ class ChainConfig:
     rewrite_operating_point: str | None = None  # None: the rewrite filter's stored default (target recall on dev)
     table3_per_type: int = 10  # test queries per type for Table 3 (needs a source with a rewrite labeler)
     audit_pairs: int = 200  # kept pairs audited (by the judge) or exported for review (without one)
+    # Judgements of the training queries' products (reviewed audit labels, or a held-out truth such
+    # as the shifted world's audit/train_qrels.parquet): they judge the audit, Table 2 and the true-pair
+    # funnel, and nothing trains on them. Columns query_id, product_id, grade (relevant at grade >= 1).
+    audit_qrels: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in CHAIN_SOURCES:
@@ -330,6 +338,7 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
 
 def _resolve_chain(config: RunConfig, base: Path) -> None:
     m = config.models
-    m.qsr, m.pda, m.business = (_abs(base, p) or None for p in (m.qsr, m.pda, m.business))
+    m.qsr, m.pda, m.business, m.from_run = (_abs(base, p) or None for p in (m.qsr, m.pda, m.business, m.from_run))
+    config.chain.audit_qrels = _abs(base, config.chain.audit_qrels) or None
     if config.chain.source == "demo" and config.demo is None:
         raise ValueError("[chain] source = \"demo\" trains on the demo world of the [demo] section; add one")

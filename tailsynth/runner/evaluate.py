@@ -59,7 +59,8 @@ def evaluate_systems(config: RunConfig, data: RunData, store, run_id: str, syste
     from tailsynth.io.loaders import QrelsJudge
 
     # A crash after some systems were scored left rows behind; this evaluation replaces them.
-    store.execute("DELETE FROM eval_results WHERE run_id = ? AND suite <> 'table3'", [run_id])
+    for table in ("eval_results", "eval_query_results"):
+        store.execute(f"DELETE FROM {table} WHERE run_id = ? AND suite <> 'table3'", [run_id])
     queries, classified = _typed_test_queries(config, data)
     if data.qrels is not None:
         judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)

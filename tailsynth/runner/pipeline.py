@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tailsynth.progress import announce
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
@@ -156,10 +157,13 @@ def stage_done(config: RunConfig, keys: Keys, stage: str, store=None) -> bool:
         return all((p / "tailsynth_train.json").exists() for p in _retriever_paths(config, keys).values())
     if stage == "synthesis":
         sql, params = "SELECT count(*) FROM runs WHERE run_id = ? AND finished_at IS NOT NULL", [synthesis_run_id(config, keys)]
-    elif stage == "table3":
-        sql, params = "SELECT count(*) FROM eval_results WHERE run_id = ? AND suite = 'table3'", [table3_run_id(config, keys)]
-    else:
-        sql, params = "SELECT count(*) FROM eval_results WHERE run_id = ? AND suite = 'sbs'", [eval_run_id(config, keys)]
+    elif stage == "table3":  # with the per-query rows its intervals need
+        sql, params = ("SELECT count(*) FROM eval_query_results WHERE run_id = ? AND suite = 'table3'",
+                       [table3_run_id(config, keys)])
+    else:  # evaluated, with the per-query values the intervals need (an older evaluation without them reruns)
+        sql = ("SELECT count(*) FROM eval_results WHERE run_id = $1 AND suite = 'sbs' AND EXISTS "
+               "(SELECT 1 FROM eval_query_results WHERE run_id = $1 AND suite = 'table1')")
+        params = [eval_run_id(config, keys)]
     rows = store.fetch(sql, params) if store is not None else _store_rows(config, sql, params)
     return bool(rows and rows[0][0])
 
@@ -252,16 +256,20 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
     keys = stage_keys(config)
     work_dir(config).mkdir(parents=True, exist_ok=True)
     Path(config.output.store).parent.mkdir(parents=True, exist_ok=True)
+    stages = active_stages(config, keys)
     with Store(config.output.store) as store:
-        for stage in active_stages(config, keys):
+        for i, stage in enumerate(stages, 1):
             c = keys.chain.get(stage)
             if (c is not None and c.mode in ("given", "fallback")) or (stage == "business" and config.models.business):
                 note = c.note if c is not None else f"given: {config.models.business}"
                 report.stages[stage] = {"state": "given" if c is None else c.mode, "seconds": 0.0,
                                         "key": keys[stage], "note": note}
+                announce(f"stage {i}/{len(stages)} {stage}: {note}", progress)
                 continue
             done = stage_done(config, keys, stage, store)
             started = time.perf_counter()
+            announce(f"stage {i}/{len(stages)} {stage}: " + ("done, skipped" if done and stage not in ("evaluate", "table3")
+                                                             else "reloading" if done else "running"), progress)
             if stage in ("evaluate", "table3") or not done:
                 func = STAGE_FUNCS.get(stage) or functools.partial(_chain_stage, stage)
                 detail = func(config, keys, data, store, report, progress, done)
@@ -276,6 +284,7 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
                 findings = tables.guard_findings(config, store, synthesis_run_id(config, keys))
                 report.details["guards"] = [f.to_dict() for f in findings]
             if not done:
+                announce(f"stage {i}/{len(stages)} {stage}: done in {seconds:.0f} s", progress)
                 marker = _marker(config, stage, keys[stage])
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.write_text(json.dumps({"stage": stage, "key": keys[stage], "seconds": seconds,
@@ -323,8 +332,11 @@ def _synthesis(config, keys, data: RunData, store, report, progress, done) -> di
 
 def _table3(config, keys, data: RunData, store, report, progress, done) -> dict:
     run_id = table3_run_id(config, keys)
+    from tailsynth.evals.table3 import accuracy_intervals
+
     results = tables.load_table3(store, run_id) if done else tables.run_table3(config, keys.chain, store, run_id)
     report.details["table3"] = results
+    report.details["table3_intervals"] = accuracy_intervals(store, run_id)
     return {"reloaded": done}
 
 
@@ -376,6 +388,7 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
     report.details["funnel"] = funnel(store, synthesis_run_id(config, keys))
     report.details["synthesis_run_id"] = synthesis_run_id(config, keys)
     report.details["eval_run_id"] = eval_run_id(config, keys)
+    report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
     report.details["retrievers"] = {}
     for recipe, path in _retriever_paths(config, keys).items():
         m = json.loads((path / "tailsynth_train.json").read_text())
@@ -399,6 +412,7 @@ def _collect_chain(config: RunConfig, keys: Keys, data: RunData, store, report: 
     d["train_judge"] = tables.train_judge(config, data)[1]
     d["audit"] = tables.audit(config, data, store, run_id, Path(config.output.report_dir))
     d["table2"] = tables.table2(config, data, store, run_id, Path(config.output.report_dir))
+    d["true_funnel"] = tables.true_funnel(config, data, store, run_id)
     if d["table2"] is None:
         d["table2_note"] = d["train_judge"]
     if keys.table3 is None:

@@ -74,15 +74,11 @@ def _guards(d: dict) -> list[str]:
 
 
 def _table1(report: Report, config: RunConfig, out: Path) -> list[str]:
-    from tailsynth.runner.tables import gain_intervals
-
     d = report.details
     systems = [s for s in SYSTEMS if s in report.table1]
     qtypes = [q for q in dict.fromkeys(q for s in systems for q in report.table1[s]) if q != "all"] + ["all"]
     lines = ["", f"## Table 1 layout (eval run `{d.get('eval_run_id')}`, top-{config.eval.k})", ""]
-    if gain_intervals(report.table1) is None:
-        lines += ["Gains have no bootstrap intervals yet (hook `runner.tables.gain_intervals`, pending "
-                  "`tailsynth.evals.bootstrap`).", ""]
+    lines += _gains(d.get("table1_gains") or {}, qtypes)
     for metric in METRICS:
         lines += [f"**{metric}**", "", "| query type | n | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |",
                   "| --- | ---: |" + " ---: |" * len(systems)]
@@ -96,6 +92,26 @@ def _table1(report: Report, config: RunConfig, out: Path) -> list[str]:
     return lines
 
 
+def _gains(gains: dict, qtypes: list[str]) -> list[str]:
+    """Baseline+synthetic minus baseline per type, in points, with the paired bootstrap 95 % interval."""
+    from tailsynth.evals.bootstrap import Interval
+    from tailsynth.runner.tables import GAIN_METRICS
+
+    if not gains:
+        return ["Gains have no intervals: this evaluation kept no per-query values.", ""]
+    lines = ["**Gain of baseline + synthetic over baseline**, points, with the paired bootstrap 95 % interval over "
+             "queries (10,000 resamples; a gain whose interval excludes 0 is marked *)", "",
+             "| query type | " + " | ".join(GAIN_METRICS) + " |", "| --- |" + " ---: |" * len(GAIN_METRICS)]
+    for q in [q for q in qtypes if q in gains]:
+        cells = []
+        for m in GAIN_METRICS:
+            iv = gains[q].get(m)
+            cells.append("" if iv is None else Interval(**iv).format(scale=100, signed=True)
+                         + (" *" if Interval(**iv).excludes_zero() else ""))
+        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _table2(d: dict) -> list[str]:
     t2 = d.get("table2")
     if not t2:
@@ -107,6 +123,26 @@ def _table2(d: dict) -> list[str]:
     for q, m in t2.items():
         lines.append(f"| {q} | " + " | ".join(_pct(m.get(c)) if "accuracy" in c else f"{m.get(c, 0):.0f}" for c in cols) + " |")
     return lines + ["", "![Table 2 and funnel](table2.png)"]
+
+
+FUNNEL_STAGES = {"relevant": "relevant in catalog", "candidates": "candidates", "business_pass": "business pass",
+                 "general_scored": "general scored", "kept": "kept"}
+
+
+def _true_funnel(d: dict) -> list[str]:
+    """Pairs and true pairs at each stage of the synthesis run, per type: where true pairs are lost."""
+    funnel = d.get("true_funnel")
+    if not funnel:
+        return []
+    stages = [s for s in FUNNEL_STAGES if any(s in v for v in funnel.values())]
+    lines = ["", f"## Funnel with true pairs (judge: {d.get('train_judge')}): true / all pairs at each stage", "",
+             "| type | " + " | ".join(FUNNEL_STAGES[s] for s in stages) + " | kept precision |",
+             "| --- |" + " ---: |" * (len(stages) + 1)]
+    for q, v in funnel.items():
+        kept = v.get("kept", [0, 0])
+        cells = [f"{v[s][1]} / {v[s][0]}" if s != "relevant" else f"{v[s][1]}" for s in stages if s in v]
+        lines.append(f"| {q} | " + " | ".join(cells) + f" | {_pct(kept[1] / kept[0]) if kept[0] else 'n/a'} |")
+    return lines
 
 
 def _table3(d: dict, out: Path) -> list[str]:
@@ -123,6 +159,16 @@ def _table3(d: dict, out: Path) -> list[str]:
         a = per.get("all", {})
         lines.append(f"| {name} | " + " | ".join(_pct(per.get(q, {}).get("rewrite_accuracy")) for q in qtypes)
                      + f" | {a.get('ppl', float('nan')):.0f} | {_pct(a.get('item_goodrate'))} | {a.get('rewrites_per_query', 0):.2f} |")
+    intervals = d.get("table3_intervals") or {}
+    if intervals:
+        from tailsynth.evals.bootstrap import Interval
+
+        lines += ["", "Rewrite accuracy with its bootstrap 95 % interval (rewrites pooled per type, queries resampled whole):",
+                  "", "| variant | " + " | ".join(qtypes) + " |", "| --- |" + " ---: |" * len(qtypes)]
+        for name in t3:
+            cells = [Interval(**intervals[name][q]).format(scale=100) if q in intervals.get(name, {}) else ""
+                     for q in qtypes]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     plot_table3(t3, out / "table3.png")
     return lines + ["", "![Table 3](table3.png)"]
 
@@ -161,6 +207,7 @@ def write_report(report: Report, config: RunConfig) -> Path:
     if report.table1:
         lines += _table1(report, config, out)
     lines += _table2(d)
+    lines += _true_funnel(d)
     lines += _table3(d, out)
     if report.sbs:
         lines += ["", "## Table 4 (side-by-side): baseline+synthetic vs baseline", "",

@@ -20,6 +20,10 @@ def train_judge(config: RunConfig, data):
     """``(judge(query_id, product_ids) -> [bool], who)`` for the training queries, or ``(None, why)``."""
     from tailsynth.runner.chain import chain_source
 
+    if config.chain.audit_qrels:
+        from tailsynth.io.loaders import QrelsJudge, load_qrels
+
+        return QrelsJudge(load_qrels(config.chain.audit_qrels)), f"the audit labels {Path(config.chain.audit_qrels).name}"
     if config.chain.source == "demo":
         return chain_source(config).judgements().judge, "the demo world's ground truth"
     if data.qrels is not None and all(q["query_id"] in data.qrels for q in data.train_queries):
@@ -56,6 +60,39 @@ def audit(config: RunConfig, data, store, run_id: str, report_dir: Path) -> dict
             "markdown": precision_markdown(report, who)}
 
 
+def true_funnel(config: RunConfig, data, store, run_id: str) -> dict[str, dict[str, list[int]]] | None:
+    """``{qtype: {stage: [pairs, true_pairs]}}`` of the synthesis run (``evals.funnel_truth``), with
+    a first stage ``relevant``: the catalog's products the judge calls relevant to the run's
+    queries (only when it can list them), so the loss to top-k retrieval shows too. None without a judge."""
+    from tailsynth.evals.funnel_truth import true_pair_funnel
+
+    judge, _ = train_judge(config, data)
+    if judge is None:
+        return None
+    out: dict[str, dict[str, list[int]]] = {}
+    for row in true_pair_funnel(store, run_id, lambda q, p: judge(q, [p])[0]):
+        out.setdefault(row.qtype, {})[row.stage] = [row.pairs, row.true_pairs]
+    relevant_ids = chain_relevant_ids(config)
+    if relevant_ids is not None:
+        catalog = set(data.catalog.ids)
+        totals: dict[str, int] = {}
+        for qid, qtype in store.fetch("SELECT query_id, qtype FROM queries WHERE run_id = ?", [run_id]):
+            n = len(relevant_ids(qid) & catalog)
+            for key in (qtype or "untyped", "all"):
+                totals[key] = totals.get(key, 0) + n
+        out = {q: {"relevant": [totals.get(q, 0), totals.get(q, 0)], **stages} for q, stages in out.items()}
+    return out
+
+
+def chain_relevant_ids(config: RunConfig):
+    """The demo world's ``relevant_ids`` behind a ``[chain] source = "demo"`` run, else None."""
+    if config.chain.source != "demo":
+        return None
+    from tailsynth.runner.chain import chain_source
+
+    return chain_source(config).judgements().relevant_ids
+
+
 def table2(config: RunConfig, data, store, run_id: str, report_dir: Path) -> dict | None:
     """Pair accuracy and the funnel per query type (paper Table 2) when a judge exists; its PNG."""
     from tailsynth.evals.table2 import plot_funnel, table2_metrics
@@ -84,7 +121,8 @@ def run_table3(config: RunConfig, chain: dict, store, run_id: str) -> dict:
     from tailsynth.evals.table3 import Table3Config, evaluate_rewriters
     from tailsynth.runner.chain import chain_source
 
-    store.execute("DELETE FROM eval_results WHERE run_id = ? AND suite = 'table3'", [run_id])
+    for table in ("eval_results", "eval_query_results"):
+        store.execute(f"DELETE FROM {table} WHERE run_id = ? AND suite = 'table3'", [run_id])
     pda = chain["pda"].path if chain["pda"].mode in ("train", "given") else None
     cfg = Table3Config(variants=table3_variants(chain), pda_model=pda, per_type=config.chain.table3_per_type,
                        k=config.synthesis.k, top_k=config.synthesis.top_k)
@@ -100,12 +138,28 @@ def load_table3(store, run_id: str) -> dict:
     return out
 
 
-def gain_intervals(table1: dict) -> dict | None:
-    """Hook for the bootstrap 95 % intervals of the Table 1 gains over queries (issue 15,
-    ``tailsynth.evals.bootstrap``, on branch h15 and not merged yet). None until it lands and the
-    evaluation keeps per-query values; the report then says the gains have no intervals yet."""
-    try:
-        import tailsynth.evals.bootstrap  # noqa: F401
-    except ImportError:
-        return None
-    return None  # per-query Table 1 values are not stored yet: wire bootstrap_paired_difference here
+GAIN_METRICS = ("item_goodrate", "query_goodrate@10", "query_goodrate@100")
+
+
+def gain_intervals(store, run_id: str, suite: str = "table1", base: str = "baseline",
+                   new: str = "baseline+synthetic") -> dict[str, dict[str, dict]]:
+    """``{qtype: {metric: Interval.as_dict()}}`` of the gain of ``new`` over ``base`` (fractions),
+    a paired bootstrap over the queries both systems were scored on (``evals.bootstrap``), per
+    query type and over ``all``. Empty when the evaluation kept no per-query values."""
+    from tailsynth.evals.bootstrap import bootstrap_paired_difference
+    from tailsynth.store.reads import query_values
+
+    out: dict[str, dict[str, dict]] = {}
+    for metric in GAIN_METRICS:
+        a = query_values(store, run_id, suite, base, metric)
+        b = query_values(store, run_id, suite, new, metric)
+        common = sorted(set(a) & set(b))
+        groups: dict[str, list[str]] = {}
+        for qid in common:
+            groups.setdefault(a[qid][0], []).append(qid)
+        if common:
+            groups["all"] = common
+        for qtype, qids in groups.items():
+            interval = bootstrap_paired_difference([a[q][1] for q in qids], [b[q][1] for q in qids])
+            out.setdefault(qtype, {})[metric] = interval.as_dict()
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tailsynth.catalog import Catalog
@@ -127,6 +128,8 @@ def check_data(config: RunConfig) -> tuple[RunData | None, list[Problem]]:
     train = _queries(d.train_queries, "training queries", problems)
     test = _queries(d.test_queries, "test queries", problems)
     qrels = _qrels(d.qrels, known, {q["query_id"] for q in test or []}, problems) if d.qrels else None
+    if config.chain.audit_qrels and not Path(config.chain.audit_qrels).is_file():
+        problems.append(Problem(config.chain.audit_qrels, "[chain] audit_qrels: no such file"))
     if problems:
         return None, problems
     if not any(qrels.values()) if qrels is not None else False:

@@ -48,8 +48,19 @@ def _converted_smollm2() -> Path:
             return target
         gguf = smollm2_gguf()
         log.info("converting %s to safetensors (once)", gguf.name)
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        import functools
+
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+        # Its "Converting and de-quantizing GGUF tensors" bar is a plain tqdm that no transformers
+        # setting silences: library noise in the user's console, so it is disabled for this call.
+        bar = gguf_utils.tqdm
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
+        try:
+            tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        finally:
+            gguf_utils.tqdm = bar
         # A GGUF-loaded model refuses save_pretrained; copy its weights into a plain one.
         plain = AutoModelForCausalLM.from_config(quantised.config)
         plain.load_state_dict(quantised.state_dict())

@@ -118,3 +118,11 @@ def business_threshold(store, run_id: str) -> float:
 
 def top_k(store, run_id: str) -> int:
     return int(synthesis_setting(store, run_id, "top_k"))
+
+
+def query_values(store, run_id: str, suite: str, system: str, metric: str) -> dict[str, tuple[str, float]]:
+    """``query_id -> (qtype, value)`` of one system's per-query metric in an evaluation
+    (``eval_query_results``; empty when the evaluation kept no per-query rows)."""
+    rows = store.fetch("SELECT query_id, qtype, value FROM eval_query_results WHERE run_id = ? AND suite = ? "
+                       "AND system = ? AND metric = ? ORDER BY query_id", [run_id, suite, system, metric])
+    return {qid: (qtype, value) for qid, qtype, value in rows}

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS eval_results (
     created_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (run_id, suite, system, qtype, metric)
 );
+-- One row per query of an evaluation, for the bootstrap intervals of the tables' gains
+-- (``evals.bootstrap``): a table cell is a mean over queries, its interval needs the queries.
+CREATE TABLE IF NOT EXISTS eval_query_results (
+    run_id VARCHAR, suite VARCHAR, system VARCHAR, query_id VARCHAR, qtype VARCHAR, metric VARCHAR, value DOUBLE,
+    PRIMARY KEY (run_id, suite, system, query_id, metric)
+);
 CREATE TABLE IF NOT EXISTS train_log (
     run_id VARCHAR, step INTEGER, metric VARCHAR, value DOUBLE,
     PRIMARY KEY (run_id, step, metric)
@@ -55,6 +61,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "candidates": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "ann_score"),
     "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept", "decided_by"),
     "eval_results": ("run_id", "suite", "system", "qtype", "metric", "value"),
+    "eval_query_results": ("run_id", "suite", "system", "query_id", "qtype", "metric", "value"),
     "train_log": ("run_id", "step", "metric", "value"),
 }
 """Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order.

@@ -168,7 +168,7 @@ class Store:
         columns = COLUMNS[table]
         if len(rows[0]) == len(columns) - len(ADDED_COLUMNS.get(table, ())):
             columns = columns[: len(rows[0])]
-        verb = "INSERT OR REPLACE" if replace or table == "eval_results" else "INSERT OR IGNORE"
+        verb = "INSERT OR REPLACE" if replace or table in ("eval_results", "eval_query_results") else "INSERT OR IGNORE"
         sql = f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         with self.connection() as con:
             con.executemany(sql, [list(r) for r in rows])

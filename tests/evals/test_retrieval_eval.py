@@ -51,3 +51,23 @@ def test_evaluate_retriever_end_to_end_and_stores_rows(tmp_path):
     rows = store.fetch("SELECT qtype, value FROM eval_results WHERE run_id = 'e1' AND system = 'bow' "
                        "AND suite = 'retrieval' AND metric = 'item_goodrate' ORDER BY qtype")
     assert rows == [("all", 0.75), ("knowledge", 0.5), ("qa", 1.0)]
+    # one row per query and Table 1 metric; a type's mean of them is its cell
+    per_query = store.fetch("SELECT query_id, qtype, metric, value FROM eval_query_results WHERE run_id = 'e1' "
+                            "AND system = 'bow' ORDER BY query_id, metric")
+    assert per_query == [("q1", "knowledge", "item_goodrate", 0.5), ("q1", "knowledge", "query_goodrate@10", 0.0),
+                         ("q1", "knowledge", "query_goodrate@100", 0.0), ("q2", "qa", "item_goodrate", 1.0),
+                         ("q2", "qa", "query_goodrate@10", 0.0), ("q2", "qa", "query_goodrate@100", 0.0)]
+
+
+def test_per_query_values_average_to_the_table_cells():
+    from tailsynth.evals.retrieval_eval import PER_QUERY_METRICS, per_query_values
+
+    queries = [{"query_id": f"q{i}", "text": "", "qtype": "qa" if i % 2 else "negative"} for i in range(6)]
+    judged = [[True] * (3 * i) + [False] * (40 - 3 * i) for i in range(6)]  # 0, 3, ..., 15 relevant of 40
+    cells = score_lists(queries, [[str(j) for j in range(40)]] * 6, lambda q, ids: judged[int(q[1:])])
+    rows = per_query_values(queries, judged)
+    for qtype in ("qa", "negative"):
+        for metric in PER_QUERY_METRICS:
+            values = [v for _, t, m, v in rows if t == qtype and m == metric]
+            assert sum(values) / len(values) == pytest.approx(cells[qtype][metric])
+    assert cells["qa"]["query_goodrate@10"] == pytest.approx(1 / 3)  # q1 (3 relevant) and q3 (9) miss, q5 (15) makes it

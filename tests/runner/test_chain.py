@@ -123,6 +123,15 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert {g["check"] for g in numbers["guards"]} >= {"general_filter_keeps_all", "business_at_threshold"}
     assert numbers["audit"]["judge"] == "the demo world's ground truth"
     assert set(numbers["table2"]) >= {"all"}
+    # the funnel's true pairs agree with Table 2, and every gain / rewrite accuracy has an interval
+    kept, true_kept = numbers["true_funnel"]["all"]["kept"]
+    assert kept == numbers["table2"]["all"]["pairs_kept"]
+    assert true_kept == round(numbers["table2"]["all"]["pair_accuracy"] * kept)
+    assert numbers["true_funnel"]["all"]["relevant"][0] >= numbers["true_funnel"]["all"]["candidates"][1] >= true_kept
+    gain = numbers["table1_gains"]["all"]["item_goodrate"]
+    assert gain["low"] <= gain["estimate"] <= gain["high"] and gain["n"] == numbers["table1"]["baseline"]["all"]["n_queries"]
+    assert set(numbers["table3_intervals"]) <= set(numbers["table3"])
+    assert "paired bootstrap 95 % interval" in md and "## Funnel with true pairs" in md
     for png in ("table1.png", "table2.png", "table3.png"):
         assert (tmp_path / "report" / png).stat().st_size > 0
 
