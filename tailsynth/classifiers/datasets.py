@@ -149,16 +149,23 @@ def longtail_pairs(source, split: str, per_query: int = 4, seed: int = 0) -> lis
     return out
 
 
+def _judged_with_texts(source, split: str):
+    """``(queries, relevant_ids, product texts)`` of a split whose queries are judged, else None."""
+    source = as_source(source)
+    judged = _judged_queries(source, split)
+    if judged is None:
+        return None
+    return (*judged, _product_index(source)[0])
+
+
 def retrieved_negatives(source, split: str, index, per_query: int = 2, depth: int = 20) -> list[dict]:
     """Per query of ``split``: the ``per_query`` best-ranked non-relevant products among the
     index's top-``depth`` for the query text (``index``: anything with ``search(texts, k)`` returning
     ``[(product_id, score), ...]`` per text, e.g. ``CatalogIndex``)."""
-    source = as_source(source)
-    judged = _judged_queries(source, split)
+    judged = _judged_with_texts(source, split)
     if judged is None:
         return []
-    queries, relevant_ids = judged
-    texts = _product_index(source)[0]
+    queries, relevant_ids, texts = judged
     hits = index.search([q["text"] for q in queries], depth) if queries else []
     out = []
     for q, row in zip(queries, hits):
@@ -175,13 +182,11 @@ def candidate_pairs(source, split: str, index, per_query: int = 8, depth: int = 
     top-``depth`` for the query text and its first ``rewrites`` good rewrites (the annotated
     ones, when the source has them), half relevant and half not; the negatives are half the
     best-ranked non-relevant products and half drawn from the rest of the union."""
-    source = as_source(source)
-    judged = _judged_queries(source, split)
+    judged = _judged_with_texts(source, split)
     if judged is None:
         return []
-    queries, relevant_ids = judged
-    texts = _product_index(source)[0]
-    good = {r["query_id"]: r["rewrites"][:rewrites] for r in source.rewrite_examples(split) or []}
+    queries, relevant_ids, texts = judged
+    good = {r["query_id"]: r["rewrites"][:rewrites] for r in as_source(source).rewrite_examples(split) or []}
     hits = index.search_union([[q["text"], *good.get(q["query_id"], [])] for q in queries], k=depth) if queries else []
     rng = random.Random(f"{seed}-{split}-candidates")
     out = []
