@@ -1,4 +1,11 @@
-"""Which engine runs the synthesis program, and where: one small dataclass, one home per setting."""
+"""Which engine runs the synthesis program, and where: one small dataclass, one home per setting.
+
+It is also the ``[engine]`` section of a run config (``tailsynth.runner.config``), so a TOML key
+is a field name here. The engine never enters a run's key: both engines write the same pairs by
+design (``tests/engines/test_ray_engine.py``), so switching engine, workers or index shards keeps
+every stage key, and a run done by one engine is the same run for the other (the runner reads it
+from where that engine writes: the DuckDB store for ``local``, Parquet shards for ``ray``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 EngineKind = Literal["local", "ray"]
+ENGINE_KINDS = ("local", "ray")
 
 
 @dataclass
@@ -16,7 +24,8 @@ class EngineConfig:
     started here. ``num_workers`` actors per stage, each loading its stage's models once;
     ``shard_size`` queries per shard (None: the program's ``chunk_size``, so both engines batch the
     same queries together and give the same answer); ``cpus_per_worker`` is what each actor
-    reserves (None: the cluster's CPUs spread over all actors, at most 1)."""
+    reserves (None: the cluster's CPUs spread over all actors, at most 1). The Ray settings are
+    ignored by the local engine."""
 
     kind: EngineKind = "local"
     address: str | None = None
@@ -25,9 +34,17 @@ class EngineConfig:
     cpus_per_worker: float | None = None
     gpu_rewriter: bool = False
     """Run the rewriter through vLLM with ``ray.data.llm`` (GPU nodes; ``tailsynth.engines.vllm``)."""
+    index_shards: int = 1
+    """Split the catalog index into this many shards by product rows, each searched by its own actor
+    pool, top-k merged by score then product id (``tailsynth.retrieval.sharded_index``): no worker
+    holds the whole index. For a flat index the pairs are the same as with one shard."""
 
     def __post_init__(self) -> None:
-        if self.kind not in ("local", "ray"):
+        if self.kind not in ENGINE_KINDS:
             raise ValueError(f"engine kind must be 'local' or 'ray', got {self.kind!r}")
         if self.num_workers < 1:
             raise ValueError("num_workers must be >= 1")
+        if self.index_shards < 1:
+            raise ValueError("index_shards must be >= 1")
+        if self.shard_size is not None and self.shard_size < 1:
+            raise ValueError("shard_size must be >= 1 (or left out: the program's chunk_size)")

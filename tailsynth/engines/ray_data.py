@@ -12,6 +12,10 @@ output as one Parquet file (``tailsynth.store.shards``), atomically, and that fi
   recomputing them, so no shard is written twice by a finished stage;
 - DuckDB reads the files through views with the local store's table names (``ShardStore``).
 
+With ``index_shards > 1`` the retrieval operator becomes one pool per shard of the catalog index
+plus an encoder before and a merge after (``tailsynth.engines.sharded_retrieval``), so no actor
+holds the whole index.
+
 Same answer as the local engine: every stage is deterministic given its batch (scoring stages
 by construction; the rewriter decodes greedily at ``rewrite_temperature=0``, the default), and a
 shard holds the same queries as a local chunk, so both engines batch identically.
@@ -31,6 +35,7 @@ import numpy as np
 
 from tailsynth.fingerprint import synthesis_run_id
 from tailsynth.engines.config import EngineConfig
+from tailsynth.engines.sharded_retrieval import OPERATORS_ADDED, set_torch_threads, sharded_retrieval
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.stages import STAGES
 from tailsynth.programs.synthesis import RunSummary, funnel
@@ -43,12 +48,7 @@ class StageActor:
     """One actor of a stage's pool: the stage's models load in ``__init__``, once per actor."""
 
     def __init__(self, spec, stage: str, root: str, run_id: str, torch_threads: int = 1):
-        try:
-            import torch
-
-            torch.set_num_threads(torch_threads)
-        except ImportError:  # pragma: no cover - torch is a core dependency
-            pass
+        set_torch_threads(torch_threads)
         self.name, self.layout = stage, ShardLayout(root, run_id)
         self.stage = spec.stage(stage)
 
@@ -89,7 +89,16 @@ def _cpus_per_worker(engine: EngineConfig) -> float:
     import ray
 
     total = float(ray.cluster_resources().get("CPU", 1.0))
-    return min(1.0, total / (len(STAGES) * engine.num_workers))
+    return min(1.0, total / (operator_count(engine) * engine.num_workers))
+
+
+def operator_count(engine: EngineConfig) -> int:
+    """Actor pools in the pipeline: one per stage, retrieval split into shards plus encode and merge."""
+    return len(STAGES) + (engine.index_shards + OPERATORS_ADDED - 1 if engine.index_shards > 1 else 0)
+
+
+def _index_cache(spec) -> str:
+    return str(spec.index_cache())
 
 
 def run_ray(spec, queries: Iterable, root: str | Path, engine: EngineConfig | None = None,
@@ -97,7 +106,8 @@ def run_ray(spec, queries: Iterable, root: str | Path, engine: EngineConfig | No
     """Synthesize into shards under ``root``; rerunning the same run id resumes per shard.
 
     ``spec`` builds stages in the workers (``programs.build.ProgramSpec`` or anything with
-    ``config``, ``catalog``, ``model_ids()`` and ``stage(name)``; it must pickle)."""
+    ``config``, ``catalog``, ``model_ids()`` and ``stage(name)``, and with ``index_shards > 1``
+    ``encoder()`` and ``index_cache()``; it must pickle)."""
     import ray
 
     engine = engine or EngineConfig(kind="ray")
@@ -119,16 +129,22 @@ def run_ray(spec, queries: Iterable, root: str | Path, engine: EngineConfig | No
         items = [{"shard": i, "queries": json.dumps([asdict(q) for q in shards[i]]), "rows": ""} for i in todo]
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         cpus = _cpus_per_worker(engine)
+        threads = max(1, round(cpus))
+        if engine.index_shards > 1:  # built once, by one worker, before the shard actors load their rows
+            ray.get(ray.remote(_index_cache).options(num_cpus=min(1.0, cpus * engine.num_workers)).remote(spec))
         for stage in STAGES:
             if stage == "rewrite" and engine.gpu_rewriter:
                 from tailsynth.engines.vllm import vllm_rewrite
 
                 ds = vllm_rewrite(ds, spec, str(root), run_id)
                 continue
+            if stage == "retrieve" and engine.index_shards > 1:
+                ds = sharded_retrieval(ds, spec, engine, str(root), run_id, cpus, threads)
+                continue
             ds = ds.map_batches(
                 StageActor,
                 fn_constructor_kwargs={"spec": spec, "stage": stage, "root": str(root), "run_id": run_id,
-                                       "torch_threads": max(1, round(cpus))},
+                                       "torch_threads": threads},
                 batch_size=1, batch_format="numpy", concurrency=engine.num_workers, num_cpus=cpus,
             )
         _drain(ds, len(todo), progress)

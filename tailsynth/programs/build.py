@@ -84,13 +84,29 @@ class ProgramSpec:
         scorer = scorer or filter_scorers(self.config)[1]
         return GeneralRelevanceFilter(scorer, threshold=self.config.general_threshold)
 
-    def index(self):
-        from tailsynth.retrieval.catalog_index import CatalogIndex
+    def encoder(self):
         from tailsynth.retrieval.encoder import Encoder
 
-        encoder = Encoder(self.config.encoder)
-        directory = self.index_dir or cache_dir() / "indexes"
-        return CatalogIndex.build_or_load(self.catalog.texts, self.catalog.ids, encoder, directory)
+        return Encoder(self.config.encoder)
+
+    def index(self):
+        from tailsynth.retrieval.catalog_index import CatalogIndex
+
+        return CatalogIndex.build_or_load(self.catalog.texts, self.catalog.ids, self.encoder(), self._index_dir())
+
+    def index_cache(self) -> Path:
+        """The folder of the built catalog index (``catalog_index.cache_path``), built first when
+        missing: what index shards load their rows from (``retrieval.sharded_index``)."""
+        from tailsynth.retrieval.catalog_index import cache_path, is_built
+        from tailsynth.retrieval.encoder import encoder_id
+
+        path = cache_path(self._index_dir(), encoder_id(self.config.encoder), self.catalog.texts, self.catalog.ids)
+        if not is_built(path):
+            self.index()
+        return path
+
+    def _index_dir(self) -> Path:
+        return Path(self.index_dir or cache_dir() / "indexes")
 
     def business(self):
         from tailsynth.retrieval.business_relevance import CrossEncoderRelevance

@@ -24,6 +24,7 @@ from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
+from tailsynth.retrieval.catalog_index import union_hits
 
 Row = dict[str, Any]
 
@@ -81,23 +82,43 @@ class RewriteFilterStage:
 
 
 class RetrievalStage:
-    """Kept rewrites of each query → the union of their top-k products (``CatalogIndex.search_union``)."""
+    """Kept rewrites of each query → the union of their top-k products (``CatalogIndex.search_union``).
+
+    Two halves, so an engine can run the search between them elsewhere (the Ray engine fans it out
+    over index shards, ``tailsynth.engines.sharded_retrieval``): ``texts`` says what to search, in
+    order; ``rows`` turns the top-k of each of those texts into candidate rows."""
 
     name = "retrieve"
 
-    def __init__(self, index, top_k: int):  # index: tailsynth.retrieval.catalog_index.CatalogIndex
+    def __init__(self, index, top_k: int):  # index: CatalogIndex, ShardedIndex (anything with search(texts, k))
         self.index, self.top_k = index, top_k
 
     def __call__(self, rewrites: list[Row]) -> list[Row]:
+        texts = self.texts(rewrites)
+        return self.rows(rewrites, self.index.search(texts, k=self.top_k) if texts else [])
+
+    @staticmethod
+    def _groups(rewrites: list[Row]) -> tuple[list[str], dict[str, list[Row]]]:
         kept = sorted((r for r in rewrites if r["kept"]), key=lambda r: (r["query_id"], r["rank"]))
         groups = by_query(kept)
-        order = [qid for qid in dict.fromkeys(r["query_id"] for r in rewrites) if groups.get(qid)]
-        results = self.index.search_union([[r["rewrite"] for r in groups[qid]] for qid in order], k=self.top_k)
+        return [qid for qid in dict.fromkeys(r["query_id"] for r in rewrites) if groups.get(qid)], groups
+
+    @classmethod
+    def texts(cls, rewrites: list[Row]) -> list[str]:
+        """The kept rewrites to search, query by query (one batch: they are encoded together)."""
+        order, groups = cls._groups(rewrites)
+        return [r["rewrite"] for qid in order for r in groups[qid]]
+
+    @classmethod
+    def rows(cls, rewrites: list[Row], hits: list[list[tuple[str, float]]]) -> list[Row]:
+        """Candidate rows from the top-k ``(product_id, score)`` of each of ``texts(rewrites)``."""
+        order, groups = cls._groups(rewrites)
+        results = union_hits([[r["rewrite"] for r in groups[qid]] for qid in order], hits)
         rows = []
-        for qid, hits in zip(order, results):
+        for qid, found in zip(order, results):
             ranks = [r["rank"] for r in groups[qid]]
             rows += [{"query_id": qid, "product_id": h["product_id"], "rewrite_rank": ranks[h["rewrite_index"]],
-                      "ann_rank": h["rank"], "ann_score": float(h["score"])} for h in hits]
+                      "ann_rank": h["rank"], "ann_score": float(h["score"])} for h in found]
         return rows
 
 

@@ -2,14 +2,17 @@
 
 Embedding a catalog is the slow step, so embeddings and the FAISS index are cached on disk under a
 fingerprint of (encoder, texts, ids); a rerun with the same catalog and encoder loads them instead
-of re-encoding. ``search_union`` is the paper's per-query retrieval: top-k for every kept rewrite,
-then union and dedupe.
+of re-encoding; the cache is written to a temp folder and renamed, so workers that build it at the
+same time never read half of one. ``search_union`` is the paper's per-query retrieval: top-k for
+every kept rewrite, then union and dedupe (``union_hits``, shared with the sharded index).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,15 @@ def fingerprint(model_id: str, texts: list[str], ids: list[str]) -> str:
         digest.update(b"\x00" + pid.encode() + b"\x01" + text.encode())
     digest.update(str(len(ids)).encode())
     return digest.hexdigest()
+
+
+def cache_path(directory: str | Path, model_id: str, texts: list[str], ids: list[str]) -> Path:
+    """Where ``build_or_load`` keeps the embeddings and index of this (encoder, catalog)."""
+    return Path(directory) / fingerprint(model_id, texts, ids)
+
+
+def is_built(cache: str | Path) -> bool:
+    return (Path(cache) / "complete.json").exists()
 
 
 def encode_texts(encoder: TextEncoder, texts: list[str], label: str = "encoding") -> np.ndarray:
@@ -69,23 +81,30 @@ class CatalogIndex:
             raise ValueError("product ids must be unique")
         key = fingerprint(encoder.model_id, texts, ids)
         cache = Path(directory) / key
-        if (cache / "complete.json").exists():
+        if is_built(cache):
             embeddings = np.load(cache / "embeddings.npy")
             return cls(encoder, VectorIndex.load(cache / "index"), embeddings, key)
         embeddings = encode_texts(encoder, texts, "encoding catalog")
         index = VectorIndex.build(embeddings, ids, config=config)
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(cache / "embeddings.npy", embeddings)
-        index.save(cache / "index")
-        # Written last: a crash mid-write leaves no marker, so the next call rebuilds.
+        tmp = cache.with_name(f".{key}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "embeddings.npy", embeddings)
+        index.save(tmp / "index")
         marker = {"model_id": encoder.model_id, "n": len(ids), "kind": index.kind}
-        (cache / "complete.json").write_text(json.dumps(marker))
+        (tmp / "complete.json").write_text(json.dumps(marker))
+        try:
+            os.rename(tmp, cache)  # atomic; a crash before it leaves no cache, so the next call rebuilds
+        except OSError:  # another worker renamed its identical copy first (or a pre-marker leftover is there)
+            if not is_built(cache):
+                shutil.rmtree(cache, ignore_errors=True)
+                os.rename(tmp, cache)
+            shutil.rmtree(tmp, ignore_errors=True)
         return cls(encoder, index, embeddings, key)
 
     def search(self, queries: list[str], k: int = 200) -> list[list[tuple[str, float]]]:
         """Top-``k`` ``(product_id, score)`` per query, best first."""
-        scores, ids = self.index.search(encode_texts(self.encoder, queries, "encoding queries"), k)
-        return [list(zip(row_ids, map(float, row_scores))) for row_ids, row_scores in zip(ids, scores)]
+        return as_pairs(self.index.search(encode_texts(self.encoder, queries, "encoding queries"), k))
 
     def search_union(self, groups: list[list[str]], k: int = 200) -> list[list[dict]]:
         """Per group (the rewrites of one query): top-``k`` per rewrite, unioned and deduped.
@@ -95,20 +114,26 @@ class CatalogIndex:
         score. Results are sorted by (rank, -score). All rewrites are encoded in one batch.
         """
         flat = [text for group in groups for text in group]
-        hits = self.search(flat, k) if flat else []
-        results, offset = [], 0
-        for group in groups:
-            best: dict[str, dict] = {}
-            for rewrite_index in range(len(group)):
-                for rank, (pid, score) in enumerate(hits[offset + rewrite_index], start=1):
-                    held = best.get(pid)
-                    if held is None or (rank, -score) < (held["rank"], -held["score"]):
-                        best[pid] = {
-                            "product_id": pid,
-                            "rewrite_index": rewrite_index,
-                            "rank": rank,
-                            "score": score,
-                        }
-            offset += len(group)
-            results.append(sorted(best.values(), key=lambda hit: (hit["rank"], -hit["score"])))
-        return results
+        return union_hits(groups, self.search(flat, k) if flat else [])
+
+
+def as_pairs(hits: tuple[np.ndarray, list[list[str]]]) -> list[list[tuple[str, float]]]:
+    """``VectorIndex.search`` results (scores, ids) as ``(product_id, score)`` per query, best first."""
+    scores, ids = hits
+    return [list(zip(row_ids, map(float, row_scores))) for row_ids, row_scores in zip(ids, scores)]
+
+
+def union_hits(groups: list[list[str]], hits: list[list[tuple[str, float]]]) -> list[list[dict]]:
+    """``search_union`` given the top-k ``(product_id, score)`` of every text of ``groups``, flattened
+    in order: per group each product once, with the best rank any of its texts gave it."""
+    results, offset = [], 0
+    for group in groups:
+        best: dict[str, dict] = {}
+        for rewrite_index in range(len(group)):
+            for rank, (pid, score) in enumerate(hits[offset + rewrite_index], start=1):
+                held = best.get(pid)
+                if held is None or (rank, -score) < (held["rank"], -held["score"]):
+                    best[pid] = {"product_id": pid, "rewrite_index": rewrite_index, "rank": rank, "score": score}
+        offset += len(group)
+        results.append(sorted(best.values(), key=lambda hit: (hit["rank"], -hit["score"])))
+    return results

@@ -25,6 +25,15 @@ class TextEncoder(Protocol):
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray: ...
 
 
+def encoder_id(model_path: str | Path | None = None, max_seq_length: int = 64) -> str:
+    """``Encoder.model_id`` without loading the model (index caches are keyed on it).
+
+    Path-derived: two encoders over the same files and truncation give the same vectors, so caches
+    keyed on it stay valid across processes."""
+    path = Path(model_path) if model_path is not None else minilm_dir()
+    return f"{path.resolve()}@{max_seq_length}"
+
+
 class Encoder:
     """A local sentence-transformers model; nothing is downloaded (the path must exist)."""
 
@@ -43,9 +52,7 @@ class Encoder:
         self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
         self.model.max_seq_length = max_seq_length
         self.batch_size = batch_size
-        # Path-derived id: two encoders over the same files and truncation give the same vectors,
-        # so caches keyed on it stay valid across processes.
-        self.model_id = f"{path.resolve()}@{max_seq_length}"
+        self.model_id = encoder_id(path, max_seq_length)
         self.dim = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:

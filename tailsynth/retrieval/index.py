@@ -1,6 +1,12 @@
 """Vector index over FAISS inner product: exact for small catalogs, approximate (IVF by default) above.
 
 Vectors are expected L2-normalised (see ``encoder.py``), so scores are cosine similarities.
+Exact (flat) search returns a canonical top-k: by score, ties broken by product id. FAISS's own
+heap keeps an arbitrary member of a tie group at the k-th place (it depends on k and on how the
+vectors are split), so without this a search over index shards could not equal the search over
+the whole index (``tailsynth.retrieval.sharded_index``); duplicate product texts make such ties
+common in real catalogs.
+
 The CPU index is the source of truth (it is what ``save`` writes); when faiss has GPU support and
 a GPU is visible, flat and IVF indexes are cloned to it in fp16 for search, falling back to CPU
 if the clone fails. HNSW stays on CPU (faiss has no GPU HNSW).
@@ -57,6 +63,7 @@ class VectorIndex:
         self.kind = kind
         self.config = config
         self._search_index = _maybe_to_gpu(cpu_index, kind, config)
+        self._id_rank: np.ndarray | None = None  # row -> rank of its id in sorted order (flat tie-break)
 
     @property
     def ntotal(self) -> int:
@@ -96,17 +103,36 @@ class VectorIndex:
 
         Asking for more than the index holds returns everything it holds. If an approximate index
         finds fewer than that, the missing tail has score ``-inf`` and is absent from the ids list,
-        so faiss's ``-1`` placeholder never reaches a caller.
+        so faiss's ``-1`` placeholder never reaches a caller. A flat index orders ties by product id
+        (the module docstring says why).
         """
         queries = _as_matrix(query_vectors)
         k = min(int(k), self.ntotal)
         if k <= 0 or len(queries) == 0:
             return np.zeros((len(queries), 0), dtype=np.float32), [[] for _ in range(len(queries))]
-        self._set_search_params(k)
-        scores, rows = self._search_index.search(queries, k)
+        if self.kind == "flat":
+            scores, rows = self._exact_search(queries, k)
+        else:
+            self._set_search_params(k)
+            scores, rows = self._search_index.search(queries, k)
         scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
         ids = [[self.ids[r] for r in row if r >= 0] for row in rows]
         return scores, ids
+
+    def _exact_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by (score, product id): fetch past k until every query's tie group at the k-th
+        score is complete (the last fetched score is below it), then sort and cut."""
+        limit = self.ntotal if self._search_index is self.cpu_index else max(k, min(self.ntotal, 2048))  # GPU k cap
+        fetch = min(limit, k + max(16, k // 8))
+        while True:
+            scores, rows = self._search_index.search(queries, fetch)
+            if fetch >= limit or bool(np.all(scores[:, fetch - 1] < scores[:, k - 1])):
+                break
+            fetch = min(limit, fetch * 2)
+        if self._id_rank is None:
+            self._id_rank = np.argsort(np.argsort(np.asarray(self.ids), kind="stable"), kind="stable")
+        order = np.lexsort((self._id_rank[rows], -scores), axis=-1)[:, :k]
+        return np.take_along_axis(scores, order, axis=-1), np.take_along_axis(rows, order, axis=-1)
 
     def recall_against_exact(self, sample_queries: np.ndarray, k: int) -> float:
         """Mean recall@k of this index against exact search over the same vectors (1.0 for flat)."""

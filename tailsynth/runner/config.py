@@ -1,7 +1,8 @@
 """``RunConfig``: the whole method on your own catalog, from one TOML file.
 
 Sections: ``[data.*]`` (one table per input file, with its column mapping), ``[models]``,
-``[business]`` (BusinessRelevanceConfig), ``[synthesis]`` (SynthesisConfig), ``[retriever]``
+``[business]`` (BusinessRelevanceConfig), ``[synthesis]`` (SynthesisConfig), ``[engine]``
+(``engines.EngineConfig``: which engine runs synthesis; no part of any key), ``[retriever]``
 (RetrieverTrainConfig), ``[eval]``, ``[output]`` and optionally ``[demo]`` (write the demo world's
 tables to the data paths first). Relative paths are relative to the TOML file. Unknown keys are
 rejected with the list of known ones.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tailsynth.config import LMConfig, SynthesisConfig, from_dict
+from tailsynth.engines.config import EngineConfig
 from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
 from tailsynth.retrieval.trainer import RetrieverTrainConfig
 
@@ -153,6 +155,10 @@ class RunConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     business: BusinessRelevanceConfig = field(default_factory=BusinessRelevanceConfig)
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    """Where synthesis runs (``kind = "local"`` / ``"ray"``, ``address``, ``num_workers``,
+    ``index_shards``, ...). Left out of every fingerprint: both engines write the same pairs by
+    design, so a run keeps its keys whichever engine runs it (``engines.config``)."""
     retriever: RetrieverTrainConfig = field(default_factory=RetrieverTrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

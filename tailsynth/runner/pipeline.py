@@ -14,6 +14,12 @@ stage's key includes the keys of the stages it consumes), and is skipped when it
 key exists (a model directory, a finished synthesis run in the store, eval rows in the store); RL
 and synthesis also resume inside themselves. Completed stages leave a marker
 ``work_dir/stages/<stage>-<key>.json`` with their wall time.
+
+Synthesis runs on the engine of ``[engine]`` (``tailsynth.engines``): ``local`` writes into the
+run's DuckDB store, ``ray`` writes Parquet shards under ``work_dir/shards``. Whatever reads the
+synthesis run (the done check, guard rails, the retrievers' pairs, the audit, Table 2, the
+report) reads it through ``synthesis_store``: the DuckDB store, or a ``ShardStore`` whose views
+carry the same tables. Everything else (training logs, evaluations) stays in the DuckDB store.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import dataclasses
 import functools
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +40,7 @@ from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
 from tailsynth.runner.config import RunConfig, file_fingerprint, fingerprint, load_run_config
 from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
-from tailsynth.runner.validate import Plan, RunData, check_data
+from tailsynth.runner.validate import Plan, Problem, RunData, check_data
 
 STAGES = ("business", *MODEL_STAGES, "synthesis", "retrievers", "evaluate", "table3")
 """Every stage in run order; a config runs the ``active_stages`` among them."""
@@ -129,6 +136,27 @@ def _retriever_paths(config: RunConfig, keys: Keys) -> dict[str, Path]:
     return {r: root / r / "model" for r in ("baseline", "baseline+synthetic")}
 
 
+def shard_root(config: RunConfig) -> Path:
+    """Where ``[engine] kind = "ray"`` writes the synthesis run's Parquet shards."""
+    return work_dir(config) / "shards"
+
+
+@contextmanager
+def synthesis_store(config: RunConfig, store=None):
+    """The store that holds the synthesis run: ``store`` (the run's DuckDB) for the local engine, a
+    ``ShardStore`` over ``shard_root`` for Ray (None when no shard is written yet)."""
+    if config.engine.kind != "ray":
+        yield store
+        return
+    from tailsynth.store.shards import ShardStore, is_shard_root
+
+    if not is_shard_root(shard_root(config)):
+        yield None
+        return
+    with ShardStore(shard_root(config)) as shards:
+        yield shards
+
+
 def _store_rows(config: RunConfig, sql: str, params: list) -> list[tuple] | None:
     """Read-only look into the store; None when there is no store yet."""
     path = Path(config.output.store)
@@ -157,6 +185,9 @@ def stage_done(config: RunConfig, keys: Keys, stage: str, store=None) -> bool:
         return all((p / "tailsynth_train.json").exists() for p in _retriever_paths(config, keys).values())
     if stage == "synthesis":
         sql, params = "SELECT count(*) FROM runs WHERE run_id = ? AND finished_at IS NOT NULL", [synthesis_run_id(config, keys)]
+        if config.engine.kind == "ray":
+            with synthesis_store(config) as shards:
+                return bool(shards is not None and shards.fetch(sql, params)[0][0])
     elif stage == "table3":  # with the per-query rows its intervals need
         sql, params = ("SELECT count(*) FROM eval_query_results WHERE run_id = ? AND suite = 'table3'",
                        [table3_run_id(config, keys)])
@@ -199,6 +230,7 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
     """Validate every input file and say, per stage, whether it is done or to run."""
     config = _prepare(config)
     data, problems = check_data(config)
+    problems = problems + _engine_problems(config)
     keys = stage_keys(config)
     details = {s: f"{c.mode}: {c.note or c.path}" for s, c in keys.chain.items()}
     details |= {
@@ -207,7 +239,8 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
         "business": ("given: " if config.models.business else "") + f"cross-encoder on {data.counts['business_labels'] if data else '?'} labelled pairs "
                     f"-> {business_dir(config, keys.business)}",
         "synthesis": f"run {synthesis_run_id(config, keys)} over {data.counts['train_queries'] if data else '?'} "
-                     f"training queries -> {config.output.store}",
+                     f"training queries -> " + (f"{shard_root(config)} (ray, {config.engine.num_workers} worker(s) "
+                                                f"per stage)" if config.engine.kind == "ray" else config.output.store),
         "retrievers": f"baseline and baseline+synthetic, {config.retriever.steps} steps x batch "
                       f"{config.retriever.batch_size} -> {work_dir(config) / ('retrievers-' + keys.retrievers)}",
         "evaluate": f"{' / '.join(SYSTEMS)} on {data.counts['test_queries'] if data else '?'} test queries, "
@@ -223,6 +256,14 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
             state = "done" if stage_done(config, keys, stage) else ("blocked" if problems else "to run")
         stages.append((stage, state, details[stage]))
     return Plan(config, problems, stages, data.counts if data else {}), data
+
+
+def _engine_problems(config: RunConfig) -> list[Problem]:
+    import importlib.util
+
+    if config.engine.kind == "ray" and importlib.util.find_spec("ray") is None:
+        return [Problem("[engine]", "kind = \"ray\" needs Ray, which is not installed: pip install -e '.[ray]'")]
+    return []
 
 
 def plan(config: RunConfig | str | Path) -> Plan:
@@ -281,7 +322,8 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
             if done and _marker(config, stage, keys[stage]).exists():
                 report.stages[stage]["seconds_when_ran"] = json.loads(_marker(config, stage, keys[stage]).read_text())["seconds"]
             if stage == "synthesis":  # the guard rails judge the pairs before any retriever trains on them
-                findings = tables.guard_findings(config, store, synthesis_run_id(config, keys))
+                with synthesis_store(config, store) as syn:
+                    findings = tables.guard_findings(config, syn, synthesis_run_id(config, keys))
                 report.details["guards"] = [f.to_dict() for f in findings]
             if not done:
                 announce(f"stage {i}/{len(stages)} {stage}: done in {seconds:.0f} s", progress)
@@ -323,10 +365,15 @@ def train_queries(config: RunConfig, data: RunData) -> list[dict]:
 
 
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:
-    from tailsynth.programs.build import build_program
+    """On the ``[engine]``: the local engine builds every model here and writes into ``store``; Ray
+    ships the spec to actor pools that build their stage's models and write under ``shard_root``."""
+    from tailsynth.engines import run_synthesis
+    from tailsynth.programs.build import ProgramSpec
 
-    program = build_program(run_synthesis_config(config, keys), data.catalog, index_dir=work_dir(config) / "indexes")
-    summary = program.run(train_queries(config, data), store, run_id=synthesis_run_id(config, keys), progress=progress)
+    spec = ProgramSpec(run_synthesis_config(config, keys), data.catalog, index_dir=work_dir(config) / "indexes")
+    target = shard_root(config) if config.engine.kind == "ray" else store
+    summary = run_synthesis(spec, train_queries(config, data), target, config.engine,
+                            run_id=synthesis_run_id(config, keys), progress=progress)
     return {"funnel": summary.funnel, "stage_seconds": {k: round(v, 2) for k, v in summary.seconds.items()}}
 
 
@@ -343,7 +390,8 @@ def _table3(config, keys, data: RunData, store, report, progress, done) -> dict:
 def _synthetic_pairs(config, keys, data: RunData, store):
     from tailsynth.retrieval.trainer import pairs_from_store, synthetic_texts
 
-    return synthetic_texts(pairs_from_store(store, synthesis_run_id(config, keys)), data.catalog)
+    with synthesis_store(config, store) as syn:
+        return synthetic_texts(pairs_from_store(syn, synthesis_run_id(config, keys)), data.catalog)
 
 
 def _retrievers(config, keys, data: RunData, store, report, progress, done) -> dict:
@@ -385,7 +433,8 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
 
     meta = json.loads((business_dir(config, keys.business) / "business_relevance.json").read_text())
     report.details["business_metrics"] = meta.get("metrics", {})
-    report.details["funnel"] = funnel(store, synthesis_run_id(config, keys))
+    with synthesis_store(config, store) as syn:
+        report.details["funnel"] = funnel(syn, synthesis_run_id(config, keys))
     report.details["synthesis_run_id"] = synthesis_run_id(config, keys)
     report.details["eval_run_id"] = eval_run_id(config, keys)
     report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
@@ -395,11 +444,13 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
         report.details["retrievers"][recipe] = {k: m.get(k) for k in (
             "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device")} | {"path": str(path)}
     report.details["data"] = report.plan.counts if report.plan else {}
-    _collect_chain(config, keys, data, store, report)
+    with synthesis_store(config, store) as syn:
+        _collect_chain(config, keys, data, syn, report)
 
 
 def _collect_chain(config: RunConfig, keys: Keys, data: RunData, store, report: Report) -> None:
-    """The chain's models and metrics, what synthesis ran with, the audit and Tables 2-3."""
+    """The chain's models and metrics, what synthesis ran with, the audit and Table 2 (``store``:
+    the synthesis run's, ``synthesis_store``)."""
     run_id = synthesis_run_id(config, keys)
     d = report.details
     d["chain"] = {s: {"mode": c.mode, "path": c.path, "key": c.key, "note": c.note} for s, c in keys.chain.items()

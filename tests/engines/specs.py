@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tailsynth.config import SynthesisConfig
+from tailsynth.retrieval.catalog_index import CatalogIndex, cache_path
 
+from ..encoders import HashEncoder
 from ..programs.fakes import CATALOG
 from ..programs.test_synthesis import make_program
 
@@ -30,6 +32,14 @@ class FakeSpec:
     def program(self):
         c = self.config
         return make_program(Path(self.index_dir), k=c.k, max_general_per_query=c.max_general_per_query)
+
+    def encoder(self):
+        return HashEncoder()
+
+    def index_cache(self) -> Path:  # where make_program's index lives (built there when missing)
+        directory = Path(self.index_dir) / "idx"
+        CatalogIndex.build_or_load(CATALOG.texts, CATALOG.ids, HashEncoder(), directory)
+        return cache_path(directory, HashEncoder.model_id, CATALOG.texts, CATALOG.ids)
 
     def stage(self, name: str):
         stage = self.program().stages()[name]
