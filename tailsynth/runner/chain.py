@@ -111,17 +111,17 @@ def from_run(config: RunConfig) -> dict[str, Component]:
 
     other = load_run_config(config.models.from_run)
     theirs = resolve(other)
-    trained = {s: c for s, c in theirs.items() if c.mode in ("train", "given")}
-    missing = [f"{s} ({c.path})" for s, c in trained.items() if not done(c)]
+    rewriter = final_rewriter(theirs)
+    travel = [c for s, c in theirs.items() if s in ("qsr", "pda", "rewrite_filter", "general_filter")
+              and c.mode in ("train", "given")] + ([rewriter] if rewriter is not None else [])
+    if not travel:
+        raise ChainError(f"[models] from_run = {config.models.from_run}: that run trains no chain stage")
+    missing = [f"{c.stage} ({c.path})" for c in travel if not done(c)]
     if missing:
         raise ChainError(f"[models] from_run = {config.models.from_run}: its chain is not trained yet "
                          f"({', '.join(missing)}); run `tailsynth run --config {config.models.from_run}` first")
-    if not trained:
-        raise ChainError(f"[models] from_run = {config.models.from_run}: that run trains no chain stage")
     out = {s: Component(s, "off") for s in MODEL_STAGES}
-    rewriter = final_rewriter(theirs)
-    travel = [c for s, c in trained.items() if s in ("qsr", "pda", "rewrite_filter", "general_filter")]
-    for c in travel + ([rewriter] if rewriter is not None else []):
+    for c in travel:
         out[c.stage] = Component(c.stage, "given", c.path, fingerprint("from-run", c.path, c.key),
                                  f"from run {other.name}: {c.path}", from_run=other.source)
     return out
