@@ -29,6 +29,15 @@ class Report:
     details: dict = field(default_factory=dict)
 
 
+def _shown_path(path: str) -> str:
+    """The config path relative to the working directory when it lies below it (the command a reader reruns)."""
+    p = Path(path)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
 def _pct(v) -> str:
     return "n/a" if v is None or v != v else f"{100 * v:.2f}%"
 
@@ -179,7 +188,8 @@ def write_report(report: Report, config: RunConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# tailsynth run `{config.name}`", ""]
     if config.source:
-        lines += [f"Config: `{config.source}`", "", f"Command: `tailsynth run --config {config.source}`", ""]
+        shown = _shown_path(config.source)
+        lines += [f"Config: `{shown}`", "", f"Command: `tailsynth run --config {shown}`", ""]
     lines += [f"Judge: {report.judge}.", ""]
     d = report.details
     if d.get("data"):
