@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -10,6 +11,8 @@ from rich.live import Live
 from rich.table import Table
 
 SHOWN_ROWS = 12
+PLAIN_METRICS = 8
+"""Metrics on a step's plain line (the first ones each trainer logs: loss or reward and its parts)."""
 
 
 class TrainLogger:
@@ -27,7 +30,11 @@ class TrainLogger:
             rows = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
             self.history = [r for r in rows if r["step"] <= start_step]
             self.path.write_text("".join(json.dumps(r) + "\n" for r in self.history))
-        self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=2, transient=False) if live else None
+        console = Console(stderr=True)
+        # A live table on a terminal; piped to a file (nohup, CI) it would print only a garbled last
+        # frame, so there a plain flushed line per step says the same (``tail -f`` shows it).
+        self._plain = live and not console.is_terminal
+        self._live = Live(self._table(), console=console, refresh_per_second=2, transient=False) if live and not self._plain else None
         if self._live:
             self._live.start()
 
@@ -40,6 +47,9 @@ class TrainLogger:
             self.store.insert("train_log", [(self.run_id, int(step), k, float(v)) for k, v in metrics.items()], replace=True)
         if self._live:
             self._live.update(self._table())
+        if self._plain:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:PLAIN_METRICS])
+            print(f"[tailsynth] {self.title} step {int(step)}: {shown}", file=sys.stderr, flush=True)
 
     def _table(self) -> Table:
         table = Table(title=self.title)
