@@ -52,6 +52,17 @@ def gpu_available() -> bool:
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
 
 
+TIE_DECIMALS = 5
+"""Scores equal to this many decimals are a tie. The same (query, product) dot product comes out a
+few ulps apart from one BLAS call shape to another (a batch of queries vs one, a shard vs the whole
+index), so exact float equality would break ties differently between calls."""
+
+
+def tie_key(scores: np.ndarray) -> np.ndarray:
+    """Scores as compared for the canonical order: rounded to ``TIE_DECIMALS``."""
+    return np.round(np.asarray(scores, dtype=np.float64), TIE_DECIMALS)
+
+
 class VectorIndex:
     """Top-k inner-product search over vectors addressed by string ids."""
 
@@ -126,12 +137,13 @@ class VectorIndex:
         fetch = min(limit, k + max(16, k // 8))
         while True:
             scores, rows = self._search_index.search(queries, fetch)
-            if fetch >= limit or bool(np.all(scores[:, fetch - 1] < scores[:, k - 1])):
+            tied = tie_key(scores)
+            if fetch >= limit or bool(np.all(tied[:, fetch - 1] < tied[:, k - 1])):
                 break
             fetch = min(limit, fetch * 2)
         if self._id_rank is None:
             self._id_rank = np.argsort(np.argsort(np.asarray(self.ids), kind="stable"), kind="stable")
-        order = np.lexsort((self._id_rank[rows], -scores), axis=-1)[:, :k]
+        order = np.lexsort((self._id_rank[rows], -tied), axis=-1)[:, :k]
         return np.take_along_axis(scores, order, axis=-1), np.take_along_axis(rows, order, axis=-1)
 
     def recall_against_exact(self, sample_queries: np.ndarray, k: int) -> float:

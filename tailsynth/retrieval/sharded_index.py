@@ -28,7 +28,7 @@ import numpy as np
 
 from tailsynth.retrieval.catalog_index import CatalogIndex, as_pairs, encode_texts, is_built, union_hits
 from tailsynth.retrieval.encoder import TextEncoder
-from tailsynth.retrieval.index import IndexConfig, VectorIndex
+from tailsynth.retrieval.index import IndexConfig, VectorIndex, tie_key
 
 Hits = tuple[np.ndarray, list[list[str]]]
 """What ``VectorIndex.search`` returns: scores ``[n, k]`` and the ids per query."""
@@ -76,7 +76,7 @@ def merge_top_k(parts: Sequence[Hits], k: int) -> Hits:
             ids[row, col : col + len(row_ids)] = row_ids  # a missing tail keeps "" and score -inf
         col += part_scores.shape[1]
     ids = ids.astype(str)
-    order = np.lexsort((ids, -scores), axis=-1)[:, :k]
+    order = np.lexsort((ids, -tie_key(scores)), axis=-1)[:, :k]  # the order flat search uses
     top_scores = np.take_along_axis(scores, order, axis=-1)
     top_ids = np.take_along_axis(ids, order, axis=-1)
     return top_scores, [[pid for pid, s in zip(r, sc) if s > -np.inf] for r, sc in zip(top_ids.tolist(), top_scores)]

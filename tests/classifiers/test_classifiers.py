@@ -45,14 +45,13 @@ def test_retrieved_negatives_are_top_ranked_and_never_relevant(small_world, tmp_
     index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path)
     negs = retrieved_negatives(small_world, "dev", index, per_query=2, depth=20)
     queries = {q["text"]: q for q in small_world.query_rows("dev")}
-    by_text = dict(zip(catalog.texts, catalog.ids))
+    text = dict(zip(catalog.ids, catalog.texts))
     assert negs and {n["label"] for n in negs} == {"no"} and {n["source"] for n in negs} == {"retrieved"}
     for n in negs[:100]:
         q = queries[n["query"]]
-        pid = by_text[n["product"]]
-        assert not small_world.judge(q["query_id"], [pid])[0]
         top = [p for p, _ in index.search([q["text"]], 20)[0] if p not in small_world.relevant_ids(q["query_id"])]
-        assert pid in top[:2]  # the best-ranked non-relevant ones, in rank order
+        # the best-ranked non-relevant ones, in rank order (by text: duplicate titles have several ids)
+        assert n["product"] in [text[p] for p in top[:2]]
     # the general train set round-robins over (source, label) groups, retrieved negatives included
     rows = examples(small_world, "general", "train", limit=14, balanced=True, index=index)
     assert [(r["source"], r["label"]) for r in rows] == [

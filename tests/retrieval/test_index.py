@@ -25,8 +25,13 @@ def test_flat_equals_numpy_brute_force(data):
     scores, got = index.search(queries, 10)
     sims = queries @ vectors.T
     top = np.argsort(-sims, axis=1)[:, :10]
-    assert got == [[ids[j] for j in row] for row in top]
+    # the same top-10 scores in the same order; ids may swap only within a tie (scores equal to 5 decimals)
     np.testing.assert_allclose(scores, np.take_along_axis(sims, top, axis=1), rtol=1e-5, atol=1e-5)
+    row_of = {pid: j for j, pid in enumerate(ids)}
+    for q, (row_ids, row_scores) in enumerate(zip(got, scores)):
+        np.testing.assert_allclose([sims[q, row_of[p]] for p in row_ids], row_scores, atol=1e-5)
+    swapped = sum(a != [ids[j] for j in b] for a, b in zip(got, top))
+    assert swapped <= len(got) // 4  # random vectors: near-ties are the exception
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
