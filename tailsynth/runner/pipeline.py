@@ -433,8 +433,6 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
 
     meta = json.loads((business_dir(config, keys.business) / "business_relevance.json").read_text())
     report.details["business_metrics"] = meta.get("metrics", {})
-    with synthesis_store(config, store) as syn:
-        report.details["funnel"] = funnel(syn, synthesis_run_id(config, keys))
     report.details["synthesis_run_id"] = synthesis_run_id(config, keys)
     report.details["eval_run_id"] = eval_run_id(config, keys)
     report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
@@ -444,7 +442,8 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
         report.details["retrievers"][recipe] = {k: m.get(k) for k in (
             "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device")} | {"path": str(path)}
     report.details["data"] = report.plan.counts if report.plan else {}
-    with synthesis_store(config, store) as syn:
+    with synthesis_store(config, store) as syn:  # one view of the synthesis run for every read of it
+        report.details["funnel"] = funnel(syn, synthesis_run_id(config, keys))
         _collect_chain(config, keys, data, syn, report)
 
 

@@ -114,9 +114,8 @@ def _gains(gains: dict, qtypes: list[str]) -> list[str]:
     for q in [q for q in qtypes if q in gains]:
         cells = []
         for m in GAIN_METRICS:
-            iv = gains[q].get(m)
-            cells.append("" if iv is None else Interval(**iv).format(scale=100, signed=True)
-                         + (" *" if Interval(**iv).excludes_zero() else ""))
+            iv = Interval(**gains[q][m]) if m in gains[q] else None
+            cells.append("" if iv is None else iv.format(scale=100, signed=True) + (" *" if iv.excludes_zero() else ""))
         lines.append(f"| {q} | " + " | ".join(cells) + " |")
     return lines + [""]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tailsynth.evals.retrieval_eval import PER_QUERY_METRICS as GAIN_METRICS  # the gains' metrics: the per-query ones
 from tailsynth.runner.config import RunConfig
 
 AUDIT_SHEET = "audit_sample.csv"
@@ -136,9 +137,6 @@ def load_table3(store, run_id: str) -> dict:
             "ORDER BY created_at", [run_id]):
         out.setdefault(system, {}).setdefault(qtype, {})[metric] = value
     return out
-
-
-GAIN_METRICS = ("item_goodrate", "query_goodrate@10", "query_goodrate@100")
 
 
 def gain_intervals(store, run_id: str, suite: str = "table1", base: str = "baseline",
