@@ -297,6 +297,9 @@ class ChainConfig:
     rl_without_pda: bool = True  # also train RL w/o PDA (Table 3's ablation row)
     general_operating_point: str | None = "precision=0.9"  # a stored dev operating point of the general filter
     rewrite_operating_point: str | None = None  # None: the rewrite filter's stored default (target recall on dev)
+    # A held-out operating point of the trained business model ("recall=0.9", "precision=0.9"), chosen on
+    # the rows of [data.business_labels] it did not train on; None: [synthesis] business_threshold as given.
+    business_operating_point: str | None = None
     table3_per_type: int = 10  # test queries per type for Table 3 (needs a source with a rewrite labeler)
     audit_pairs: int = 200  # kept pairs audited (by the judge) or exported for review (without one)
     # Judgements of the training queries' products (reviewed audit labels, or a held-out truth such
@@ -307,6 +310,10 @@ class ChainConfig:
     def __post_init__(self) -> None:
         if self.source not in CHAIN_SOURCES:
             raise ValueError(f"source must be one of {CHAIN_SOURCES}, got {self.source!r}")
+        if self.business_operating_point is not None:
+            from tailsynth.classifiers.thresholds import parse_point
+
+            parse_point(self.business_operating_point)
 
 
 CHAIN_SOURCES = ("data", "demo")
@@ -336,6 +343,9 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
         if section in data and key in synthesis:
             raise ValueError(f"[synthesis] {key}: with a trained [{section}] the threshold is its dev operating "
                              f"point; set [chain] {point} instead")
+    if (data.get("chain") or {}).get("business_operating_point") and "business_threshold" in synthesis:
+        raise ValueError("[synthesis] business_threshold: [chain] business_operating_point sets it (a held-out "
+                         "operating point of the business model); keep one of the two")
     models = data.get("models") or {}
     for name in ("rewriter", "general", "rewrite_filter", "relevance"):
         if isinstance(models.get(name), str):

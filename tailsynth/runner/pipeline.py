@@ -81,6 +81,8 @@ def stage_keys(config: RunConfig) -> Keys:
     except ChainError as err:
         raise RunError(str(err)) from None
     syn_cfg = config.synthesis_config(business_dir(config, business)).to_dict()
+    if config.chain.business_operating_point:  # the number exists once the business model is trained
+        syn_cfg["business_threshold"] = f"operating point {config.chain.business_operating_point}"
     syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
                     for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
     synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog, _typing_key(config))
@@ -338,11 +340,32 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
 
 
 def _business(config, keys, data: RunData, store, report, progress, done) -> dict:
+    """Train the business model; its metrics carry the named operating points of its held-out rows
+    (``[chain] business_operating_point`` picks one for synthesis)."""
+    from tailsynth.classifiers.thresholds import operating_points
     from tailsynth.retrieval.business_relevance import BusinessRelevance
 
     queries, texts, labels = (list(x) for x in zip(*data.business_labels))
-    model = BusinessRelevance.train(queries, texts, labels, config.business, out_dir=business_dir(config, keys.business))
+    model = BusinessRelevance.train(queries, texts, labels, config.business)
+    model.metrics["operating_points"] = operating_points(*model.held_out)
+    model.save(business_dir(config, keys.business))
     return {"metrics": model.metrics}
+
+
+def business_threshold(config: RunConfig, keys: Keys) -> float:
+    """The business threshold synthesis runs at: ``[chain] business_operating_point`` of the trained
+    model's held-out rows, else ``[synthesis] business_threshold``."""
+    point = config.chain.business_operating_point
+    if not point:
+        return config.synthesis.business_threshold
+    from tailsynth.retrieval.business_relevance import read_metadata
+
+    path = business_dir(config, keys.business)
+    points = read_metadata(path).get("metrics", {}).get("operating_points", {})
+    if point not in points:
+        raise RunError(f"{path}: no held-out operating point {point!r} (stored: {sorted(points) or 'none'}); a "
+                       "given [models] business dir needs them: drop [chain] business_operating_point")
+    return float(points[point]["threshold"])
 
 
 def _chain_stage(stage: str, config, keys, data: RunData, store, report, progress, done) -> dict:
@@ -353,7 +376,8 @@ def run_synthesis_config(config: RunConfig, keys: Keys):
     """The ``SynthesisConfig`` the synthesis stage runs: [synthesis] with [models], the business
     model and the chain's trained rewriter and filters (their thresholds at the chosen operating points)."""
     base = config.synthesis_config(business_dir(config, keys.business))
-    return dataclasses.replace(base, **chain_mod.synthesis_models(config, keys.chain))
+    return dataclasses.replace(base, business_threshold=business_threshold(config, keys),
+                               **chain_mod.synthesis_models(config, keys.chain))
 
 
 def train_queries(config: RunConfig, data: RunData) -> list[dict]:

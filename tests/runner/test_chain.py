@@ -81,6 +81,19 @@ def test_chain_sections_refuse_what_the_chain_sets(tmp_path):
         run_config_from_dict(data, EXAMPLE.parent)
 
 
+def test_business_operating_point_is_the_one_home_of_the_business_threshold(tmp_path):
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["chain"] = {"business_operating_point": "recall=0.9"}
+    assert "business_threshold" in data["synthesis"]
+    with pytest.raises(ValueError, match="business_operating_point"):
+        run_config_from_dict(data, EXAMPLE.parent)
+    data["synthesis"].pop("business_threshold")
+    assert run_config_from_dict(data, EXAMPLE.parent).chain.business_operating_point == "recall=0.9"
+    data["chain"] = {"business_operating_point": "recall=90%"}
+    with pytest.raises(ValueError, match="operating point"):
+        run_config_from_dict(data, EXAMPLE.parent)
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):

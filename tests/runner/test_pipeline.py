@@ -1,5 +1,6 @@
 """The whole chain on a tiny demo slice, through files, interrupted between stages and resumed."""
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def _tiny_config(tmp_path):
         section["path"] = str(tmp_path / "data" / Path(section["path"]).name)
     data["business"].update(batch_size=16, max_length=32, eval_fraction=0.25)
     data["synthesis"].update(k=2, top_k=10, max_general_per_query=3, rewrite_max_tokens=32)
+    data["synthesis"].pop("business_threshold")  # the business model's held-out recall=0.95 point sets it
+    data["chain"] = {**data.get("chain", {}), "business_operating_point": "recall=0.95"}
     data["eval"].update(k=10, sbs_top=3)
     data["sft"] = {"steps": 2}  # the files have no annotated rewrites: SFT falls back (said in one line)
     data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
@@ -59,6 +62,12 @@ def test_run_interrupted_after_synthesis_resumes_and_reports(tmp_path, monkeypat
     assert "## Guard rails" in md and "audit_sample.csv" in md  # no judge for the training queries: a review sheet
     assert (tmp_path / "report" / "audit_sample.csv").exists()
     assert "Table 3" in md and "Not computed" in md
+    business = json.loads((pipeline.business_dir(config, pipeline.stage_keys(config).business)
+                           / "business_relevance.json").read_text())
+    point = business["metrics"]["operating_points"]["recall=0.95"]
+    assert point["recall"] >= 0.95
+    assert report.details["synthesis_config"]["business_threshold"] == pytest.approx(point["threshold"])
+    assert "Held-out operating points: recall=0.95: threshold" in md
 
     again = run(config, progress=False)  # everything done: only the report is rebuilt from the store
     assert all(v["state"] in ("skipped", "fallback") for v in again.stages.values())
