@@ -42,3 +42,32 @@ def test_trains_saves_loads(tmp_path):
     assert loaded.config.threshold == config.threshold
     assert loaded.metrics["split"] == "train_sample" and loaded.metrics["n"] == min(len(queries), 2000)
     np.testing.assert_allclose(loaded.score_pairs(queries, texts), model.score_pairs(queries, texts), atol=1e-5)
+
+
+@pytest.mark.integration
+def test_the_untrained_head_learns_at_its_own_rate():
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from tailsynth.retrieval.business_relevance import _param_groups
+
+    model = CrossEncoder(BusinessRelevanceConfig().base_model, num_labels=1, device="cpu")
+    body, head = _param_groups(model, BusinessRelevanceConfig(lr=1e-4, head_lr=1e-3))
+    assert (body["lr"], head["lr"]) == (1e-4, 1e-3)
+    names = {id(p): n for n, p in model.named_parameters()}
+    head_names = [names[id(p)] for p in head["params"]]
+    assert any("classifier" in n for n in head_names) and all("classifier" in n or "pooler" in n for n in head_names)
+    assert len(body["params"]) + len(head["params"]) == len(names)
+    (single,) = _param_groups(model, BusinessRelevanceConfig(lr=2e-5, head_lr=None))
+    assert single["lr"] == 2e-5 and len(single["params"]) == len(names)
+
+
+def test_held_out_rows_are_whole_queries():
+    from tailsynth.retrieval.business_relevance import held_out_split
+
+    queries = [f"q{i % 40}" for i in range(200)]  # 40 queries, 5 rows each
+    held, train = held_out_split(queries, 0.1, seed=3)
+    assert 20 <= len(held) < 25 and len(held) + len(train) == 200
+    assert not {queries[i] for i in held} & {queries[i] for i in train}
+    assert set(map(int, held)) | set(map(int, train)) == set(range(200))
+    assert held_out_split(queries, 0.0)[0].size == 0
+    assert [a.tolist() for a in held_out_split(queries, 0.1, seed=3)] == [held.tolist(), train.tolist()]
