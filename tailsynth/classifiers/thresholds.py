@@ -78,7 +78,7 @@ def threshold_at_precision(scores, truth, target_precision: float = 0.9) -> Thre
 
 
 def operating_points(scores, truth, recalls: tuple[float, ...] = (0.95, 0.9, 0.8),
-                     precisions: tuple[float, ...] = (0.9, 0.95)) -> dict[str, dict]:
+                     precisions: tuple[float, ...] = (0.8, 0.85, 0.9, 0.95)) -> dict[str, dict]:
     """``{"recall=0.95": {...}, "precision=0.9": {...}}``: ``ThresholdResult`` dicts by name."""
     out = {f"recall={r:g}": threshold_at_recall(scores, truth, r).to_dict() for r in recalls}
     out |= {f"precision={p:g}": threshold_at_precision(scores, truth, p).to_dict() for p in precisions}
