@@ -45,23 +45,35 @@ class Component:
 def chain_source(config: RunConfig):
     """The ``Source`` the trained stages learn from (``[chain] source``)."""
     if config.chain.source == "demo":
-        return _world_source(config.demo.seed, config.demo.world_products)
+        return _world_source(config.demo.seed, config.demo.world_products, config.demo.train_queries_per_type)
     from tailsynth.sources.files import FileSource
 
     return FileSource(config)
 
 
 @lru_cache(maxsize=2)
-def _world_source(seed: int, n_products: int):
+def _world_source(seed: int, n_products: int, synthesis_per_type: int):
+    """The world without the training queries the run's ``[demo]`` slice synthesizes for
+    (``demo_files`` writes the first ``synthesis_per_type`` of each type): the rewriter, QSR and
+    the filters never see their annotated rewrites or their labels."""
     from tailsynth.sources.world import WorldSource
     from tailsynth.world import load_world
 
-    return WorldSource(load_world(seed=seed, n_products=n_products))
+    world = load_world(seed=seed, n_products=n_products)
+    synthesized = frozenset(q["query_id"] for q in world.query_rows("train", limit=synthesis_per_type))
+    return WorldSource(world, exclude_queries=synthesized)
+
+
+def world_query_types(config: RunConfig) -> dict[str, str]:
+    """Query id → type of every demo-world query, those the chain leaves out included."""
+    source = _world_source(config.demo.seed, config.demo.world_products, 0)
+    return {q["query_id"]: q["qtype"] for split in ("train", "dev", "test") for q in source.queries(split)}
 
 
 def source_key(config: RunConfig) -> str:
     if config.chain.source == "demo":
-        return fingerprint("demo-world", config.demo.seed, config.demo.world_products)
+        return fingerprint("demo-world", config.demo.seed, config.demo.world_products,
+                           "without-synthesized", config.demo.train_queries_per_type)
     d = config.data
     files = [f for f in (d.catalog, d.baseline_pairs, d.business_labels, d.train_queries, d.test_queries, d.qrels) if f]
     return fingerprint([(f.path, file_fingerprint(f.path) if Path(f.path).exists() else "missing") for f in files])
@@ -166,8 +178,15 @@ def resolve(config: RunConfig) -> dict[str, Component]:
                 raise ChainError(f"[rl] needs {'; '.join(missing)} ({lines[1]})")
         out[stage] = c
     out["rewrite_filter"] = component("rewrite_filter")
-    out["general_filter"] = component("general_filter")
+    out["general_filter"] = component("general_filter", _catalog_key(config))  # its candidates come from that catalog
     return out
+
+
+def _catalog_key(config: RunConfig) -> str | None:
+    cat = config.data.catalog
+    if cat is None:
+        return None
+    return fingerprint(cat, file_fingerprint(cat.path) if Path(cat.path).exists() else "missing")
 
 
 # ------------------------------------------------------------------------------------ what synthesis uses
@@ -248,11 +267,28 @@ def train(config: RunConfig, chain: dict[str, Component], stage: str, store=None
         train_classifier("rewrite", source, dataclasses.replace(section, **own, run_id=f"{config.name}-rewrite-filter"), store)
     elif stage == "general_filter":
         from tailsynth.classifiers.cross_encoder import train_cross_encoder_classifier
-        from tailsynth.programs.for_source import source_index
 
-        train_cross_encoder_classifier(source, dataclasses.replace(section, **own),
-                                       index=source_index(source, config.models.encoder))
+        train_cross_encoder_classifier(source, dataclasses.replace(section, **own), index=judged_catalog_index(config))
     return {"path": c.path, "metrics": summary(c)}
+
+
+def judged_catalog_index(config: RunConfig):
+    """The index of the catalog synthesis retrieves from (the run's ``[data.catalog]``), cached in
+    the run's index folder, which synthesis then reuses. The general filter's synthesis-shaped
+    candidates come from it: the filter learns on the products it will judge, and a demo-world
+    chain does not encode the whole 20k-product world for a 2k-product run (about 300 s of the
+    small profile). Without ``[data.catalog]``, the chain source's own catalog."""
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tailsynth.retrieval.encoder import Encoder
+
+    if config.data.catalog is None:
+        catalog = chain_source(config).catalog()
+    else:
+        from tailsynth.sources.files import FileSource
+
+        catalog = FileSource(config).catalog()
+    return CatalogIndex.build_or_load(catalog.texts, catalog.ids, Encoder(config.models.encoder),
+                                      work_dir(config) / "indexes")
 
 
 def summary(c: Component) -> dict:

@@ -1,12 +1,21 @@
 """The demo world's tables as the files a user would bring (CSV, JSONL, Parquet), so the example
 config exercises the real file path: catalog, head-query pairs, business labels, train/test
-queries (one test query's type left blank for the classifier) and qrels."""
+queries (one test query's type left blank for the classifier) and qrels.
+
+The catalog's ``attributes`` column holds the attribute text the world shows its models
+(``world.catalog.attribute_string``: "stainless steel, 2 in., framing"), not the JSON behind it,
+so a product's text read back from the files is the text a demo-world chain was trained on. With
+the JSON there ("material stainless, size 2 in, use framing", "co_combo") every model the chain
+trained on the world judged text it had never seen: 84 of 2,000 products read the same.
+The JSON stays in ``attributes_json`` for SQL."""
 
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
+
+from tailsynth.world.catalog import attribute_string
 
 MANIFEST = "manifest.json"
 
@@ -22,7 +31,7 @@ def write_demo_files(
 ) -> dict[str, Path]:
     """Write the slice; returns file role → path. Skipped when the same slice is already there."""
     out = Path(out_dir)
-    params = {"seed": world.seed if hasattr(world, "seed") else None, "world_products": world.products.num_rows,
+    params = {"format": 2, "seed": world.seed if hasattr(world, "seed") else None, "world_products": world.products.num_rows,
               "products": products, "train": train_queries_per_type, "test": test_queries_per_type,
               "baseline_pairs": baseline_pairs, "business_labels": business_labels}
     files = {"catalog": out / "catalog.csv", "baseline_pairs": out / "baseline_pairs.parquet",
@@ -55,10 +64,11 @@ def write_demo_files(
     keep = {r["product_id"] for r in rows}
 
     with files["catalog"].open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, ["product_id", "title", "description", "attributes"])
+        w = csv.DictWriter(f, ["product_id", "title", "description", "attributes", "attributes_json"])
         w.writeheader()
         for r in rows:
-            w.writerow({k: r[k] for k in ("product_id", "title", "description", "attributes")})
+            w.writerow({"product_id": r["product_id"], "title": r["title"], "description": r["description"],
+                        "attributes": attribute_string(json.loads(r["attributes"])), "attributes_json": r["attributes"]})
 
     # Head logs repeat (query, product) per click; a user's file aggregates them: one row, a count.
     clicks: dict[tuple[str, str], int] = {}

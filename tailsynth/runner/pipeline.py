@@ -384,7 +384,7 @@ def train_queries(config: RunConfig, data: RunData) -> list[dict]:
     """The training queries, typed by the demo world when the chain trains on it (its truth), as given otherwise."""
     if config.chain.source != "demo":
         return data.train_queries
-    truth = {q["query_id"]: q["qtype"] for q in chain_mod.chain_source(config).queries("train")}
+    truth = chain_mod.world_query_types(config)
     return [{**q, "qtype": q.get("qtype") or truth.get(q["query_id"])} for q in data.train_queries]
 
 

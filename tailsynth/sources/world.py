@@ -7,18 +7,26 @@ from functools import cached_property
 from pathlib import Path
 
 from tailsynth.catalog import Catalog
-from tailsynth.sources.base import Judgements, Source
+from tailsynth.sources.base import Judgements, Source, per_type
 
 
 class WorldSource(Source):
     """``WorldSource()`` loads the cached 20,000-product demo world on first use;
-    ``WorldSource(world)`` wraps one already loaded (e.g. a small test world)."""
+    ``WorldSource(world)`` wraps one already loaded (e.g. a small test world).
+
+    ``exclude_queries``: query ids this source does not show as queries or rewrite examples (their
+    truth stays judged). A chain trained on the world for a run that synthesizes pairs for some
+    of the world's training queries leaves those out, so no stage learns their labels or their
+    annotated rewrites before it is judged on them."""
 
     business_label_limit = 6000  # the demo's business model: a few minutes on 2 CPU cores
 
-    def __init__(self, world=None, seed: int = 0, n_products: int = 20000):
+    def __init__(self, world=None, seed: int = 0, n_products: int = 20000, exclude_queries: frozenset[str] = frozenset()):
         self._world, self.seed, self.n_products = world, seed, n_products
+        self.exclude_queries = frozenset(exclude_queries)
         self.name = "demo world" if world is None else f"demo world ({world.products.num_rows} products)"
+        if self.exclude_queries:
+            self.name += f" without {len(self.exclude_queries)} queries"
 
     @property
     def world(self):
@@ -36,7 +44,10 @@ class WorldSource(Source):
         return self._catalog
 
     def queries(self, split: str = "test", qtype: str | None = None, limit: int | None = None) -> list[dict]:
-        return self.world.query_rows(split, qtype=qtype, limit=limit)
+        if not self.exclude_queries:
+            return self.world.query_rows(split, qtype=qtype, limit=limit)
+        rows = [q for q in self.world.query_rows(split, qtype=qtype) if q["query_id"] not in self.exclude_queries]
+        return per_type(rows, limit)
 
     def judgements(self) -> Judgements:
         return Judgements(self.world.judge, self.world.relevant_ids)
@@ -52,7 +63,8 @@ class WorldSource(Source):
                 for r in self.world.relevance_labels.to_pylist() if r["split"] == split]
 
     def rewrite_examples(self, split: str = "train") -> list[dict]:
-        return [r for r in self.world.rewrite_examples.to_pylist() if r["split"] == split]
+        return [r for r in self.world.rewrite_examples.to_pylist()
+                if r["split"] == split and r["query_id"] not in self.exclude_queries]
 
     def rewrite_labeler(self):
         return self.world.rewrite_label

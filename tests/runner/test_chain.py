@@ -153,3 +153,37 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert all(v["state"] == "skipped" for v in again.stages.values())
     assert json.dumps(again.details["table3"], sort_keys=True) == json.dumps(report.details["table3"], sort_keys=True)
     assert "| sft | skipped |" in again.markdown.read_text()
+
+
+def test_a_demo_chain_learns_nothing_of_the_queries_it_synthesizes_for(tmp_path):
+    from tailsynth.sources.world import write_demo_slice
+
+    config = chain_config(tmp_path, demo={**tomllib.loads(EXAMPLE.read_text())["demo"], "dir": str(tmp_path / "data"),
+                                          "train_queries_per_type": 2})
+    files = write_demo_slice(config.demo)
+    synthesized = {json.loads(line)["query_id"] for line in files["train_queries"].read_text().splitlines()}
+    source = chain_mod.chain_source(config)
+    assert len(synthesized) == 8
+    assert not synthesized & {q["query_id"] for q in source.queries("train")}
+    assert not synthesized & {r["query_id"] for r in source.rewrite_examples("train")}
+    assert synthesized <= set(chain_mod.world_query_types(config))  # still typed by the world's truth
+    _, data = pipeline.make_plan(config)
+    typed = pipeline.train_queries(config, data)
+    assert {q["query_id"] for q in typed} == synthesized and all(q["qtype"] for q in typed)
+
+
+def test_the_general_filter_learns_on_the_catalog_synthesis_judges(tmp_path):
+    from tailsynth.sources.files import FileSource
+    from tailsynth.sources.world import write_demo_slice
+
+    config = chain_config(tmp_path)
+    files = write_demo_slice(config.demo)
+    index = chain_mod.judged_catalog_index(config)
+    assert list(index.index.ids) == FileSource(config).catalog().ids
+    assert index.index.ntotal < len(chain_mod.chain_source(config).catalog())
+    before = chain_mod.resolve(config)
+    lines = files["catalog"].read_text().splitlines()
+    files["catalog"].write_text("\n".join(lines[:-1]) + "\n")
+    after = chain_mod.resolve(config)
+    assert after["general_filter"].key != before["general_filter"].key
+    assert after["sft"].key == before["sft"].key and after["rewrite_filter"].key == before["rewrite_filter"].key

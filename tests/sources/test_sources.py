@@ -109,3 +109,19 @@ def test_classifier_examples_from_files_use_only_judged_queries(tmp_path):
     assert {r["source"] for r in examples(source, "general", "train")} == {"head"}
     with pytest.raises(MissingData, match="rewrite"):
         examples(source, "rewrite", "train")
+
+
+def test_world_source_can_leave_queries_out_of_what_it_teaches(small_world):
+    first = small_world.query_rows("train", limit=2)
+    left_out = frozenset(q["query_id"] for q in first)
+    source = WorldSource(small_world, exclude_queries=left_out)
+    shown = source.queries("train")
+    assert not left_out & {q["query_id"] for q in shown}
+    assert len(shown) == len(small_world.query_rows("train")) - len(left_out)
+    assert [q["query_id"] for q in source.queries("train", limit=1)] == [q["query_id"] for q in per_type(shown, 1)]
+    assert not left_out & {r["query_id"] for r in source.rewrite_examples("train")}
+    assert source.rewrite_examples("dev") == WorldSource(small_world).rewrite_examples("dev")
+    # their truth stays: the left-out queries are still judged
+    q = first[0]
+    assert source.judgements().relevant_ids(q["query_id"]) == small_world.relevant_ids(q["query_id"])
+    assert "without 8 queries" in source.name
