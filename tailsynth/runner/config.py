@@ -300,7 +300,7 @@ class ChainConfig:
     # A held-out operating point of the trained business model ("recall=0.9", "precision=0.9"), chosen on
     # the rows of [data.business_labels] it did not train on; None: [synthesis] business_threshold as given.
     business_operating_point: str | None = None
-    table3_per_type: int = 10  # test queries per type for Table 3 (needs a source with a rewrite labeler)
+    table3_per_type: int = 10  # test queries per type for Table 3 (needs a source with a rewrite labeler); 0: no Table 3
     audit_pairs: int = 200  # kept pairs audited (by the judge) or exported for review (without one)
     # Judgements of the training queries' products (reviewed audit labels, or a held-out truth such
     # as the shifted world's audit/train_qrels.parquet): they judge the audit, Table 2 and the true-pair
@@ -310,6 +310,8 @@ class ChainConfig:
     def __post_init__(self) -> None:
         if self.source not in CHAIN_SOURCES:
             raise ValueError(f"source must be one of {CHAIN_SOURCES}, got {self.source!r}")
+        if self.table3_per_type < 0:
+            raise ValueError(f"table3_per_type must be >= 0 (0: no Table 3), got {self.table3_per_type}")
         if self.business_operating_point is not None:
             from tailsynth.classifiers.thresholds import parse_point
 

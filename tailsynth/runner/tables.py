@@ -107,8 +107,9 @@ def table2(config: RunConfig, data, store, run_id: str, report_dir: Path) -> dic
 
 
 def table3_active(config: RunConfig, chain: dict) -> bool:
-    """Table 3 needs a rewrite labeler (the demo world) and at least one trained rewriter."""
-    return config.chain.source == "demo" and any(chain[s].mode == "train" for s in ("sft", "rl", "rl_nopda"))
+    """Table 3 needs a rewrite labeler (the demo world) and at least one trained rewriter;
+    ``[chain] table3_per_type = 0`` leaves it out."""
+    return config.chain.source == "demo" and config.chain.table3_per_type > 0 and any(chain[s].mode == "train" for s in ("sft", "rl", "rl_nopda"))
 
 
 def table3_variants(chain: dict) -> dict[str, str | None]:

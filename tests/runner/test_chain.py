@@ -187,3 +187,12 @@ def test_the_general_filter_learns_on_the_catalog_synthesis_judges(tmp_path):
     after = chain_mod.resolve(config)
     assert after["general_filter"].key != before["general_filter"].key
     assert after["sft"].key == before["sft"].key and after["rewrite_filter"].key == before["rewrite_filter"].key
+
+
+def test_table3_per_type_zero_leaves_table3_out(tmp_path):
+    config = chain_config(tmp_path, chain={**TINY_CHAIN["chain"], "table3_per_type": 0, "rl_without_pda": False})
+    keys = pipeline.stage_keys(config)
+    assert keys.table3 is None and "table3" not in pipeline.active_stages(config, keys)
+    assert "rl_nopda" not in pipeline.active_stages(config, keys)
+    with pytest.raises(ValueError, match="table3_per_type"):
+        chain_config(tmp_path, chain={**TINY_CHAIN["chain"], "table3_per_type": -1})
