@@ -47,6 +47,10 @@ class SynthesisConfig:
     rewrite_demos: int = 4
     """Few-shot (query → rewrites) demos in the rewriter prompt, one per query type where the
     data has them; they teach a small model the output format without training."""
+    rewrite_demo_selection: str = "fixed"
+    """``fixed``: the same first ``rewrite_demos`` demos for every query. ``nearest``: per query,
+    the ``rewrite_demos`` annotated examples nearest to it by ``encoder`` (``programs.demos``), from
+    the pool the program is given; their rewrites are the product language of the same need."""
     include_original: bool = True
     # The general LLM: by default it judges both filters (paper: one strong off-the-shelf LLM).
     general: LMConfig = field(default_factory=LMConfig)
@@ -74,6 +78,8 @@ class SynthesisConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.rewrite_demo_selection not in ("fixed", "nearest"):
+            raise ValueError(f"rewrite_demo_selection must be 'fixed' or 'nearest', got {self.rewrite_demo_selection!r}")
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold", "rewrite_temperature"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):

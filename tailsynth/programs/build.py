@@ -73,7 +73,12 @@ class ProgramSpec:
             max_tokens=config.rewrite_max_tokens,
             numbered=config.rewriter.api_base is None and numbered_lists(config.rewriter.model),
         )
-        rewriter.predict.demos = list(self.rewrite_demos or [])[: config.rewrite_demos]
+        if config.rewrite_demo_selection == "nearest" and self.rewrite_demos and config.rewrite_demos:
+            from tailsynth.programs.demos import NearestDemos
+
+            rewriter.demo_picker = NearestDemos(self.rewrite_demos, self.encoder().encode, config.rewrite_demos)
+        else:
+            rewriter.predict.demos = list(self.rewrite_demos or [])[: config.rewrite_demos]
         return rewriter
 
     def rewrite_filter(self, scorer: Scorer | None = None) -> RewriteFilter:
@@ -157,7 +162,8 @@ def build_program(
     """Every model named by ``config``; the FAISS index is built once per (encoder, catalog) and cached.
 
     ``rewrite_demos`` (``dspy.Example(query=..., rewrites=[...])``) become the rewriter's few-shot
-    demos, at most ``config.rewrite_demos`` of them.
+    demos, at most ``config.rewrite_demos`` of them; with ``rewrite_demo_selection = "nearest"`` they
+    are the pool each query's nearest demos are picked from.
     """
     spec = ProgramSpec(config, catalog, index_dir, rewrite_demos)
     program = spec.program()

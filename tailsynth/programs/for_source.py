@@ -9,7 +9,7 @@ from rich.console import Console
 
 from tailsynth.config import SynthesisConfig
 from tailsynth.programs.build import build_program
-from tailsynth.sources import Source, as_source
+from tailsynth.sources import MissingData, Source, as_source
 
 console = Console()
 
@@ -32,10 +32,27 @@ def ensure_business_model(source: Source, out_dir: Path | None = None, max_examp
     return out_dir
 
 
+def rewrite_pool(source: Source, k: int) -> list:
+    """The source's annotated training rewrites as demos (``programs.demos.rewrite_example``): the
+    pool ``rewrite_demo_selection = "nearest"`` picks from; [] when the source has none."""
+    from tailsynth.programs.demos import rewrite_example
+
+    return [rewrite_example(r["query"], r["rewrites"], k) for r in as_source(source).rewrite_examples("train") or []]
+
+
 def demos_for(source: Source, config: SynthesisConfig) -> list | None:
     """The source's few-shot rewrite demos for the packaged or a served rewriter; None for a local
-    rewriter directory: that is a fine-tuned one, trained on the zero-shot prompt, and demos would
-    put it off the distribution it learned. A source without demos runs the rewriter zero-shot."""
+    rewriter directory: that is a fine-tuned one, trained on the zero-shot prompt, and fixed demos
+    would put it off the distribution it learned. A source without demos runs the rewriter zero-shot.
+    With ``rewrite_demo_selection = "nearest"``: the source's whole pool, for any rewriter (asked
+    for by name; on the demo world even the 60-step SFT rewriter writes 31 relevant rewrites of 48
+    with its nearest demos against 2 of 28 without, 2026-12-02)."""
+    if config.rewrite_demo_selection == "nearest":
+        pool = rewrite_pool(source, config.k)
+        if not pool:
+            raise MissingData(f"{as_source(source).name}: rewrite_demo_selection = 'nearest' picks demos from annotated "
+                              f"rewrite examples; {as_source(source).hint('rewrite_examples')}")
+        return pool
     lm = config.rewriter
     if lm.model is not None and lm.api_base is None and Path(lm.model).is_dir():
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import dspy
@@ -67,12 +68,14 @@ def clean_rewrites(raw: list[str], k: int, query: str = "") -> list[str]:
 class Rewriter(dspy.Module):
     """``Rewriter(k=5)(query="...").rewrites``; ``batch_rewrite`` runs many queries concurrently
     so a local backend merges them into batched generation. ``numbered``: the list format of the
-    demos and of what the model writes (``numbered_lists(dir)`` for a trained rewriter)."""
+    demos and of what the model writes (``numbered_lists(dir)`` for a trained rewriter).
+    ``demo_picker``: query → its own few-shot demos (``programs.demos.NearestDemos``), in place of
+    the fixed ``predict.demos``."""
 
     def __init__(self, k: int = 5, lm: dspy.BaseLM | None = None, temperature: float = 0.0, max_tokens: int = 64,
-                 threads: int = 16, numbered: bool = False):
+                 threads: int = 16, numbered: bool = False, demo_picker: Callable[[str], list] | None = None):
         super().__init__()
-        self.k, self.lm, self.threads, self.numbered = k, lm, threads, numbered
+        self.k, self.lm, self.threads, self.numbered, self.demo_picker = k, lm, threads, numbered, demo_picker
         self.lm_kwargs = {"temperature": temperature, "max_tokens": max_tokens}
         self.predict = dspy.Predict(rewrite_signature(k))
 
@@ -82,9 +85,12 @@ class Rewriter(dspy.Module):
             raise ValueError("Rewriter has no LM: pass lm= or dspy.configure(lm=...)")
         return lm.copy(**self.lm_kwargs)
 
+    def _inputs(self, query: str) -> dict:
+        return {"query": query} if self.demo_picker is None else {"query": query, "demos": self.demo_picker(query)}
+
     def forward(self, query: str) -> dspy.Prediction:
         with dspy.context(lm=self._lm(), adapter=CompactAdapter(numbered=self.numbered)):
-            out = self.predict(query=query)
+            out = self.predict(**self._inputs(query))
         return dspy.Prediction(rewrites=clean_rewrites(out.rewrites, self.k, query))
 
     def batch_rewrite(self, queries: list[str]) -> list[list[str]]:
@@ -94,7 +100,7 @@ class Rewriter(dspy.Module):
         (logged): a content problem of that one answer, not of the endpoint."""
         if not queries:
             return []
-        outputs = predict_all(self.predict, [{"query": q} for q in queries], self._lm(),
+        outputs = predict_all(self.predict, [self._inputs(q) for q in queries], self._lm(),
                               CompactAdapter(numbered=self.numbered), self.threads)
         result = []
         for query, out in zip(queries, outputs):

@@ -85,7 +85,8 @@ def stage_keys(config: RunConfig) -> Keys:
         syn_cfg["business_threshold"] = f"operating point {config.chain.business_operating_point}"
     syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
                     for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
-    synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog, _typing_key(config))
+    demo_pool = chain_mod.source_key(config) if config.synthesis.rewrite_demo_selection == "nearest" else None
+    synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
     retrievers = fingerprint(retriever_config(config).weights_key(), _file_key(d.baseline_pairs), synthesis)
     judge = _file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
     evaluate = fingerprint(retrievers, _file_key(d.test_queries), judge, config.eval, config.models.encoder)
@@ -388,13 +389,27 @@ def train_queries(config: RunConfig, data: RunData) -> list[dict]:
     return [{**q, "qtype": q.get("qtype") or truth.get(q["query_id"])} for q in data.train_queries]
 
 
+def rewrite_pool(config: RunConfig) -> list:
+    """The chain source's annotated training rewrites, the pool ``[synthesis] rewrite_demo_selection
+    = "nearest"`` picks each query's demos from (a demo chain leaves the synthesized queries out)."""
+    from tailsynth.programs.for_source import rewrite_pool as pool_of
+
+    pool = pool_of(chain_mod.chain_source(config), config.synthesis.k)
+    if not pool:
+        raise RunError("[synthesis] rewrite_demo_selection = 'nearest' needs annotated rewrite examples "
+                       "([chain] source = \"demo\", or rewrite examples in the files); set it to 'fixed'")
+    return pool
+
+
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:
     """On the ``[engine]``: the local engine builds every model here and writes into ``store``; Ray
     ships the spec to actor pools that build their stage's models and write under ``shard_root``."""
     from tailsynth.engines import run_synthesis
     from tailsynth.programs.build import ProgramSpec
 
-    spec = ProgramSpec(run_synthesis_config(config, keys), data.catalog, index_dir=work_dir(config) / "indexes")
+    syn_config = run_synthesis_config(config, keys)
+    spec = ProgramSpec(syn_config, data.catalog, index_dir=work_dir(config) / "indexes",
+                       rewrite_demos=rewrite_pool(config) if syn_config.rewrite_demo_selection == "nearest" else None)
     target = shard_root(config) if config.engine.kind == "ray" else store
     summary = run_synthesis(spec, train_queries(config, data), target, config.engine,
                             run_id=synthesis_run_id(config, keys), progress=progress)

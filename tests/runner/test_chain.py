@@ -34,7 +34,8 @@ def chain_config(tmp_path, **overrides):
     for section in data["data"].values():
         section["path"] = str(tmp_path / "data" / Path(section["path"]).name)
     data["business"].update(batch_size=16, max_length=32, eval_fraction=0.25)
-    data["synthesis"].update(k=2, top_k=10, max_general_per_query=3, rewrite_max_tokens=32)
+    data["synthesis"].update(k=2, top_k=10, max_general_per_query=3, rewrite_max_tokens=32,
+                             rewrite_demo_selection="nearest", rewrite_demos=2)
     data["synthesis"].pop("general_threshold")  # the trained general filter's operating point sets it
     data["eval"].update(k=10, sbs_top=3)
     data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
@@ -126,6 +127,7 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert model_ids["relevance"] == chain["general_filter"].path
     assert syn["general_threshold"] == pytest.approx(filter_threshold(chain["general_filter"].path, "recall=0.95"))
     assert syn["rewrite_drop_threshold"] == pytest.approx(filter_threshold(chain["rewrite_filter"].path))
+    assert syn["rewrite_demo_selection"] == "nearest"  # each query's demos picked from the chain source's pool
 
     # the report has every table, the guard rails and the audit, and a JSON of the numbers
     md = report.markdown.read_text()
@@ -196,3 +198,21 @@ def test_table3_per_type_zero_leaves_table3_out(tmp_path):
     assert "rl_nopda" not in pipeline.active_stages(config, keys)
     with pytest.raises(ValueError, match="table3_per_type"):
         chain_config(tmp_path, chain={**TINY_CHAIN["chain"], "table3_per_type": -1})
+
+
+def test_nearest_demos_come_from_the_chain_source_without_the_synthesized_queries(tmp_path):
+    import dataclasses
+
+    from tailsynth.sources.world import write_demo_slice
+
+    config = chain_config(tmp_path)
+    fixed = dataclasses.replace(config, synthesis=dataclasses.replace(config.synthesis, rewrite_demo_selection="fixed"))
+    files = write_demo_slice(config.demo)
+    synthesized = {json.loads(line)["text"] for line in files["train_queries"].read_text().splitlines()}
+    pool = pipeline.rewrite_pool(config)
+    assert pool and not synthesized & {d.query for d in pool}
+    assert all(len(d.rewrites) <= fixed.synthesis.k for d in pool)
+    assert pipeline.stage_keys(config).synthesis != pipeline.stage_keys(fixed).synthesis
+    no_pool = dataclasses.replace(config, chain=dataclasses.replace(config.chain, source="data"))
+    with pytest.raises(pipeline.RunError, match="rewrite_demo_selection"):
+        pipeline.rewrite_pool(no_pool)
