@@ -59,6 +59,8 @@ def _synthesis_config(args: argparse.Namespace) -> SynthesisConfig:
     """The options over ``SynthesisConfig``'s defaults (an option not given keeps its default)."""
     given = {name: value for name, value in (("k", args.k), ("top_k", args.top_k), ("business_threshold", args.business_threshold),
                                              ("max_general_per_query", args.max_general)) if value is not None}
+    if getattr(args, "nearest_demos", None):
+        given |= {"rewrite_demo_selection": "nearest", "rewrite_demos": args.nearest_demos}
     return SynthesisConfig(
         **given,
         rewriter=LMConfig(model=args.rewriter, api_base=args.rewriter_api_base),
@@ -117,6 +119,8 @@ def _add_synthesis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--general-api-base", default=None)
     p.add_argument("--encoder", default=None, help="sentence-transformers dir (default: packaged all-MiniLM-L6-v2)")
     p.add_argument("--top-k", type=int, default=None, help="products retrieved per rewrite (default: SynthesisConfig's)")
+    p.add_argument("--nearest-demos", type=int, default=None, metavar="N",
+                   help="give the rewriter each query's N nearest annotated training queries as demos (rewrite_demo_selection)")
     p.add_argument("--business-model", default=None,
                    help="trained cross-encoder dir (default: the data's own, trained by `train relevance` or on first use)")
     p.add_argument("--business-threshold", type=float, default=None, help="default: SynthesisConfig's")

@@ -112,3 +112,11 @@ def test_endpoint_and_lock_errors_are_one_line_without_traceback(monkeypatch, ca
     monkeypatch.setenv("TAILSYNTH_DEBUG", "1")
     with pytest.raises(StoreLocked):
         cli.main(["inspect", "funnel"])
+
+
+def test_synthesize_nearest_demos_option_sets_the_demo_selection():
+    from tailsynth.cli import _synthesis_config
+
+    cfg = _synthesis_config(build_parser().parse_args(["synthesize", "--nearest-demos", "3"]))
+    assert (cfg.rewrite_demo_selection, cfg.rewrite_demos) == ("nearest", 3)
+    assert _synthesis_config(build_parser().parse_args(["synthesize"])).rewrite_demo_selection == "fixed"
