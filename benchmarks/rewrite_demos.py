@@ -84,9 +84,10 @@ def main() -> None:
                                                  "rows": rows}, indent=2))
     lines = [f"# Rewrite accuracy: usual prompt vs {args.demos} nearest demos",
              "", f"`python benchmarks/rewrite_demos.py --config {args.config}`: {len(queries)} training queries "
-             f"of the run, labelled by {source.name}'s rewrite labeler; pool of {len(pool)} annotated examples "
+             f"of the run, labelled by the rewrite labeler of the {source.name}; pool of {len(pool)} annotated examples "
              "(the run's training queries left out). \"usual\": the packaged model with its fixed demos, a "
-             "fine-tuned rewriter zero-shot, as synthesis runs them without `rewrite_demo_selection = \"nearest\"`.",
+             "fine-tuned rewriter zero-shot, as synthesis runs them without `rewrite_demo_selection = \"nearest\"`. "
+             "s: wall seconds of the 20 rewrites on this machine (whatever else it ran).",
              "", "| rewriter | demos | rewrites | per query | relevant | accuracy | relevant by type | s |",
              "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in rows:
