@@ -34,10 +34,12 @@ def chain_config(tmp_path, **overrides):
     for section in data["data"].values():
         section["path"] = str(tmp_path / "data" / Path(section["path"]).name)
     data["business"].update(batch_size=16, max_length=32, eval_fraction=0.25)
-    data["synthesis"].update(k=2, top_k=10, max_general_per_query=3, rewrite_max_tokens=32,
+    # the 64-example general filter is noise: it judges 10 a query so the retrievers get a few synthetic rows
+    data["synthesis"].update(k=2, top_k=10, max_general_per_query=10, rewrite_max_tokens=32,
                              rewrite_demo_selection="nearest", rewrite_demos=2)
     data["synthesis"].pop("general_threshold")  # the trained general filter's operating point sets it
     data["eval"].update(k=10, sbs_top=3)
+    data["retriever"].update(batch_size=4)  # 2 synthetic rows a batch
     data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
                       "work_dir": str(tmp_path / "work")}
     data |= json.loads(json.dumps(TINY_CHAIN)) | overrides
