@@ -35,6 +35,10 @@ class LMConfig:
         return self.model or "smollm2-135m-instruct"
 
 
+DEMO_SELECTIONS = ("fixed", "nearest")
+"""How the rewriter's few-shot demos are picked (``SynthesisConfig.rewrite_demo_selection``, ``programs.demos``)."""
+
+
 @dataclass
 class SynthesisConfig:
     """Every knob of the synthesis program (DESIGN.md pipeline, top to bottom)."""
@@ -78,8 +82,8 @@ class SynthesisConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if self.rewrite_demo_selection not in ("fixed", "nearest"):
-            raise ValueError(f"rewrite_demo_selection must be 'fixed' or 'nearest', got {self.rewrite_demo_selection!r}")
+        if self.rewrite_demo_selection not in DEMO_SELECTIONS:
+            raise ValueError(f"rewrite_demo_selection must be one of {DEMO_SELECTIONS}, got {self.rewrite_demo_selection!r}")
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold", "rewrite_temperature"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):

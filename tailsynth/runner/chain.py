@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tailsynth.runner.config import RunConfig, file_fingerprint, fingerprint
+from tailsynth.runner.config import RunConfig, file_fingerprint, file_key, fingerprint
 
 MODEL_STAGES = ("sft", "qsr", "pda", "rl", "rl_nopda", "rewrite_filter", "general_filter")
 DONE_FILE = {"sft": "metrics.json", "qsr": "metrics.json", "pda": "metrics.json", "rl": "metrics.json",
@@ -178,15 +178,8 @@ def resolve(config: RunConfig) -> dict[str, Component]:
                 raise ChainError(f"[rl] needs {'; '.join(missing)} ({lines[1]})")
         out[stage] = c
     out["rewrite_filter"] = component("rewrite_filter")
-    out["general_filter"] = component("general_filter", _catalog_key(config))  # its candidates come from that catalog
+    out["general_filter"] = component("general_filter", file_key(config.data.catalog))  # its candidates come from that catalog
     return out
-
-
-def _catalog_key(config: RunConfig) -> str | None:
-    cat = config.data.catalog
-    if cat is None:
-        return None
-    return fingerprint(cat, file_fingerprint(cat.path) if Path(cat.path).exists() else "missing")
 
 
 # ------------------------------------------------------------------------------------ what synthesis uses
@@ -277,16 +270,12 @@ def judged_catalog_index(config: RunConfig):
     the run's index folder, which synthesis then reuses. The general filter's synthesis-shaped
     candidates come from it: the filter learns on the products it will judge, and a demo-world
     chain does not encode the whole 20k-product world for a 2k-product run (about 300 s of the
-    small profile). Without ``[data.catalog]``, the chain source's own catalog."""
+    small profile)."""
     from tailsynth.retrieval.catalog_index import CatalogIndex
     from tailsynth.retrieval.encoder import Encoder
+    from tailsynth.sources.files import FileSource
 
-    if config.data.catalog is None:
-        catalog = chain_source(config).catalog()
-    else:
-        from tailsynth.sources.files import FileSource
-
-        catalog = FileSource(config).catalog()
+    catalog = FileSource(config).catalog()
     return CatalogIndex.build_or_load(catalog.texts, catalog.ids, Encoder(config.models.encoder),
                                       work_dir(config) / "indexes")
 

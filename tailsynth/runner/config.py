@@ -269,6 +269,14 @@ def file_fingerprint(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def file_key(section) -> str | None:
+    """Key of a ``[data.*]`` section: its settings and its file's content ("missing" before it exists)."""
+    if section is None:
+        return None
+    path = Path(section.path)
+    return fingerprint(section, file_fingerprint(path) if path.exists() else "missing")
+
+
 # ------------------------------------------------------------------------------------ the paper's chain
 # Stage sections of the trained chain (runner.chain). A section present trains that component on
 # the chain's source; absent, the component is the given one of [models] (recorded "given") or the

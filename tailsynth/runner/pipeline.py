@@ -37,7 +37,7 @@ from tailsynth.progress import announce
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
-from tailsynth.runner.config import RunConfig, file_fingerprint, fingerprint, load_run_config
+from tailsynth.runner.config import RunConfig, file_key, fingerprint, load_run_config
 from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, Problem, RunData, check_data
@@ -64,18 +64,11 @@ class Keys:
         return self.chain[stage].key if stage in self.chain else getattr(self, stage)
 
 
-def _file_key(section) -> str | None:
-    if section is None:
-        return None
-    path = Path(section.path)
-    return fingerprint(section, file_fingerprint(path) if path.exists() else "missing")
-
-
 def stage_keys(config: RunConfig) -> Keys:
     d = config.data
-    catalog = _file_key(d.catalog)
+    catalog = file_key(d.catalog)
     business = (fingerprint("given", config.models.business) if config.models.business
-                else fingerprint(config.business, _file_key(d.business_labels), catalog))
+                else fingerprint(config.business, file_key(d.business_labels), catalog))
     try:
         chain = chain_mod.resolve(config)
     except ChainError as err:
@@ -86,10 +79,10 @@ def stage_keys(config: RunConfig) -> Keys:
     syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
                     for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
     demo_pool = chain_mod.source_key(config) if config.synthesis.rewrite_demo_selection == "nearest" else None
-    synthesis = fingerprint(syn_cfg, _file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
-    retrievers = fingerprint(retriever_config(config).weights_key(), _file_key(d.baseline_pairs), synthesis)
-    judge = _file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
-    evaluate = fingerprint(retrievers, _file_key(d.test_queries), judge, config.eval, config.models.encoder)
+    synthesis = fingerprint(syn_cfg, file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
+    retrievers = fingerprint(retriever_config(config).weights_key(), file_key(d.baseline_pairs), synthesis)
+    judge = file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
+    evaluate = fingerprint(retrievers, file_key(d.test_queries), judge, config.eval, config.models.encoder)
     table3 = None
     if tables.table3_active(config, chain):
         table3 = fingerprint([chain[s].key for s in ("sft", "rl", "rl_nopda", "pda")], config.chain.table3_per_type,

@@ -44,8 +44,6 @@ class WorldSource(Source):
         return self._catalog
 
     def queries(self, split: str = "test", qtype: str | None = None, limit: int | None = None) -> list[dict]:
-        if not self.exclude_queries:
-            return self.world.query_rows(split, qtype=qtype, limit=limit)
         rows = [q for q in self.world.query_rows(split, qtype=qtype) if q["query_id"] not in self.exclude_queries]
         return per_type(rows, limit)
 
