@@ -209,8 +209,9 @@ GENERAL_SOURCES = ("head", "longtail", "retrieved", "candidates")
 
 
 def general_examples(source, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
-                     retrieved_per_query: int = 2) -> list[dict]:
-    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives, of ``sources``.
+                     retrieved_per_query: int = 2, candidates_per_query: int = 8) -> list[dict]:
+    """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives and
+    synthesis-shaped candidates (``candidates_per_query`` a query), of ``sources``.
     A kind the data source cannot give (no labels or queries for the split) contributes nothing."""
     source = as_source(source)
     unknown = set(sources) - set(GENERAL_SOURCES)
@@ -225,19 +226,22 @@ def general_examples(source, split: str, sources: tuple[str, ...] = GENERAL_SOUR
     if "retrieved" in sources and index is not None and retrieved_per_query > 0:
         out += retrieved_negatives(source, split, index, retrieved_per_query)
     if "candidates" in sources and index is not None:
-        out += candidate_pairs(source, split, index)
+        out += candidate_pairs(source, split, index, per_query=candidates_per_query)
     return out
 
 
 def examples(source, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
-             balanced: bool = False, index=None, sources: tuple[str, ...] = GENERAL_SOURCES) -> list[dict]:
+             balanced: bool = False, index=None, sources: tuple[str, ...] = GENERAL_SOURCES,
+             candidates_per_query: int = 8) -> list[dict]:
     """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
     random sample (balanced: round-robin over (source, label) groups, so plentiful head pairs do
     not crowd out the long-tail and retrieved ones). ``index`` adds the retrieved hard negatives to
-    the general task; ``sources`` picks the general task's kinds of example."""
+    the general task; ``sources`` picks the general task's kinds of example, ``candidates_per_query``
+    how many synthesis-shaped candidates each judged query gives."""
     t = get_task(task)
     source = as_source(source)
-    rows = rewrite_examples(source, split) if t.name == "rewrite" else general_examples(source, split, sources, index)
+    rows = rewrite_examples(source, split) if t.name == "rewrite" else general_examples(source, split, sources, index,
+                                                                                     candidates_per_query=candidates_per_query)
     if not rows:
         raise MissingData(f"{source.name}: no {t.name}-classifier examples for split {split!r}; "
                           + (source.hint("rewrite_examples") if t.name == "rewrite" else source.hint("business_labels")))

@@ -252,3 +252,22 @@ def test_cross_encoder_backend_trains_and_serves_the_general_filter(small_world,
     # it can never judge rewrites: three labels are refused, not squeezed into yes/no
     with pytest.raises(ValueError, match="yes/no decision"):
         scorer.label_probs(RewriteRelevance, [{"query": "a", "rewrite": "b"}], REWRITE_LABELS)
+
+
+def test_candidates_per_query_sets_how_many_candidates_each_judged_query_gives(small_world, tmp_path):
+    from collections import Counter
+
+    from tailsynth.classifiers.datasets import examples
+    from tailsynth.demo import world_catalog
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tests.encoders import HashEncoder
+
+    catalog = world_catalog(small_world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path)
+    counts = {}
+    for per_query in (4, 12):
+        rows = examples(small_world, "general", "dev", index=index, sources=("candidates",), candidates_per_query=per_query)
+        counts[per_query] = Counter(r["query"] for r in rows)
+        assert max(counts[per_query].values()) <= per_query * 2  # a text shared by two dev queries gives both their rows
+    assert sum(counts[12].values()) > 2 * sum(counts[4].values())
+    assert set(counts[4]) == set(counts[12])  # the same judged queries, more candidates each
