@@ -36,9 +36,9 @@ class CrossEncoderClassifierConfig:
     sources: tuple[str, ...] = GENERAL_SOURCES
     train_candidates_per_query: int = 8
     """Synthesis-shaped candidates per judged training query (half relevant when it has them). More
-    per query means more of the same-type look-alikes synthesis judges, for the same number of
-    examples: on the small profile (8,000 examples, 1 epoch) 16 a query gave dev AUC 0.707 where 8
-    gave 0.665 (3,000 examples, 2 epochs; 2026-12-02). The dev rows keep 8, so rounds stay comparable."""
+    per query means more of the same-type look-alikes synthesis judges for the same number of
+    examples. The dev rows keep 8 a query, so recipes compare on the same rows
+    (``benchmarks/general_filter_recipes.py``)."""
     seed: int = 0
     """Seeds the training sample and the training run."""
     dev_seed: int = 1
