@@ -11,7 +11,7 @@ few-shot prompt optimiser, a supervised fine-tune of the small LM, and their com
 """
 
 from tailsynth.classifiers.datasets import TASKS, ClassifierTask, examples, get_task
-from tailsynth.classifiers.thresholds import ThresholdResult, operating_points, threshold_at_precision, threshold_at_recall
+from tailsynth.thresholds import ThresholdResult, operating_points, threshold_at_precision, threshold_at_recall
 
 __all__ = ["TASKS", "ClassifierTask", "examples", "get_task", "ThresholdResult", "operating_points",
            "threshold_at_precision", "threshold_at_recall"]

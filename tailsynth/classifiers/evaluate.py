@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tailsynth.classifiers.datasets import ClassifierTask, get_task
-from tailsynth.classifiers.thresholds import operating_points, threshold_at_recall
+from tailsynth.thresholds import operating_points, threshold_at_recall
 from tailsynth.serving.scorer import Scorer
 
 

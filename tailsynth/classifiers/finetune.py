@@ -23,7 +23,7 @@ import torch
 from tailsynth.adapters import CompactAdapter
 from tailsynth.classifiers.datasets import GENERAL_SOURCES, ClassifierTask, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
-from tailsynth.classifiers.thresholds import parse_point
+from tailsynth.thresholds import parse_point
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
 from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, set_threads,
                                        trainable_parameters, write_summary)
@@ -144,7 +144,7 @@ def filter_threshold(path: str | Path, point: str | None = None) -> float:
     """Stored threshold of a fine-tuned classifier (or optimized program JSON / its dir) in the
     filter's convention: ``RewriteFilter(drop_threshold=...)`` or ``GeneralRelevanceFilter(threshold=...)``.
     ``point`` names one of the stored dev operating points (``"precision=0.9"``, ``"recall=0.8"``;
-    see ``classifiers.thresholds.operating_points``) instead of the default target-recall one."""
+    see ``thresholds.operating_points``) instead of the default target-recall one."""
     p = Path(path)
     info = load_classifier_info(p) if p.is_dir() else json.loads(p.read_text())
     if point is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,21 @@ def shards_of(queries: list[Query], size: int) -> list[list[Query]]:
     return [queries[i : i + size] for i in range(0, len(queries), size)]
 
 
-def _start_ray(engine: EngineConfig) -> None:
+@contextmanager
+def ray_session(engine: EngineConfig):
+    """Ray for one run: joins the caller's session when Ray is already initialised (a notebook, the
+    tests' cluster) and leaves it running; otherwise connects (``engine.address``) and shuts down
+    afterwards, so the runner's later stages do not share the process with an idle Ray driver."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=engine.address, include_dashboard=False, log_to_driver=False)
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(address=engine.address, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def _cpus_per_worker(engine: EngineConfig) -> float:
@@ -108,8 +119,6 @@ def run_ray(spec, queries: Iterable, root: str | Path, engine: EngineConfig | No
     ``spec`` builds stages in the workers (``programs.build.ProgramSpec`` or anything with
     ``config``, ``catalog``, ``model_ids()`` and ``stage(name)``, and with ``index_shards > 1``
     ``encoder()`` and ``index_cache()``; it must pickle)."""
-    import ray
-
     engine = engine or EngineConfig(kind="ray")
     config = spec.config
     queries = as_queries(queries)
@@ -125,32 +134,39 @@ def run_ray(spec, queries: Iterable, root: str | Path, engine: EngineConfig | No
             raise ValueError(f"run {run_id!r} shard {i} holds other queries; resume with the same queries or a new run id")
     todo = [i for i in range(len(shards)) if not layout.done("general", i)]
     if todo:
-        _start_ray(engine)
-        items = [{"shard": i, "queries": json.dumps([asdict(q) for q in shards[i]]), "rows": ""} for i in todo]
-        ds = ray.data.from_items(items, override_num_blocks=len(items))
-        cpus = _cpus_per_worker(engine)
-        threads = max(1, round(cpus))
-        if engine.index_shards > 1:  # built once, by one worker, before the shard actors load their rows
-            ray.get(ray.remote(_index_cache).options(num_cpus=min(1.0, cpus * engine.num_workers)).remote(spec))
-        for stage in STAGES:
-            if stage == "rewrite" and engine.gpu_rewriter:
-                from tailsynth.engines.vllm import vllm_rewrite
-
-                ds = vllm_rewrite(ds, spec, str(root), run_id)
-                continue
-            if stage == "retrieve" and engine.index_shards > 1:
-                ds = sharded_retrieval(ds, spec, engine, str(root), run_id, cpus, threads)
-                continue
-            ds = ds.map_batches(
-                StageActor,
-                fn_constructor_kwargs={"spec": spec, "stage": stage, "root": str(root), "run_id": run_id,
-                                       "torch_threads": threads},
-                batch_size=1, batch_format="numpy", concurrency=engine.num_workers, num_cpus=cpus,
-            )
-        _drain(ds, len(todo), progress)
+        with ray_session(engine):
+            _run_stages(spec, engine, shards, todo, root, run_id, progress)
     layout.finish_run()
     with ShardStore(root) as store:
         return RunSummary(run_id, len(queries), funnel(store, run_id), {})
+
+
+def _run_stages(spec, engine: EngineConfig, shards: list[list[Query]], todo: list[int], root: str | Path,
+                run_id: str, progress: bool) -> None:
+    import ray
+
+    items = [{"shard": i, "queries": json.dumps([asdict(q) for q in shards[i]]), "rows": ""} for i in todo]
+    ds = ray.data.from_items(items, override_num_blocks=len(items))
+    cpus = _cpus_per_worker(engine)
+    threads = max(1, round(cpus))
+    if engine.index_shards > 1:  # built once, by one worker, before the shard actors load their rows
+        ray.get(ray.remote(_index_cache).options(num_cpus=min(1.0, cpus * engine.num_workers)).remote(spec))
+    for stage in STAGES:
+        if stage == "rewrite" and engine.gpu_rewriter:
+            from tailsynth.engines.vllm import vllm_rewrite
+
+            ds = vllm_rewrite(ds, spec, str(root), run_id)
+            continue
+        if stage == "retrieve" and engine.index_shards > 1:
+            ds = sharded_retrieval(ds, spec, engine, str(root), run_id, cpus, threads)
+            continue
+        ds = ds.map_batches(
+            StageActor,
+            fn_constructor_kwargs={"spec": spec, "stage": stage, "root": str(root), "run_id": run_id,
+                                   "torch_threads": threads},
+            batch_size=1, batch_format="numpy", concurrency=engine.num_workers, num_cpus=cpus,
+        )
+    _drain(ds, len(todo), progress)
 
 
 def _drain(ds, total: int, progress: bool) -> None:

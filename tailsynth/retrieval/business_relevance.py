@@ -21,6 +21,7 @@ import torch
 from rich.progress import Progress, TextColumn
 
 from tailsynth.paths import minilm_dir
+from tailsynth.thresholds import operating_points
 
 CONFIG_FILE = "business_relevance.json"
 TRAIN_METRICS_SAMPLE = 2000
@@ -128,7 +129,8 @@ class CrossEncoderRelevance:
         truth = np.asarray([float(labels[i]) for i in held]) >= 0.5
         scorer.held_out = (probs, truth)
         scorer.metrics = {"split": "held_out" if n_eval else "train_sample", "n": int(len(held)),
-                          **_metrics(probs, truth, config.threshold)}
+                          **_metrics(probs, truth, config.threshold),
+                          "operating_points": operating_points(probs, truth)}
         if out_dir is not None:
             scorer.save(out_dir)
         return scorer

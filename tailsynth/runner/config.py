@@ -321,7 +321,7 @@ class ChainConfig:
         if self.table3_per_type < 0:
             raise ValueError(f"table3_per_type must be >= 0 (0: no Table 3), got {self.table3_per_type}")
         if self.business_operating_point is not None:
-            from tailsynth.classifiers.thresholds import parse_point
+            from tailsynth.thresholds import parse_point
 
             parse_point(self.business_operating_point)
 

@@ -336,12 +336,10 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
 def _business(config, keys, data: RunData, store, report, progress, done) -> dict:
     """Train the business model; its metrics carry the named operating points of its held-out rows
     (``[chain] business_operating_point`` picks one for synthesis)."""
-    from tailsynth.classifiers.thresholds import operating_points
     from tailsynth.retrieval.business_relevance import BusinessRelevance
 
     queries, texts, labels = (list(x) for x in zip(*data.business_labels))
     model = BusinessRelevance.train(queries, texts, labels, config.business)
-    model.metrics["operating_points"] = operating_points(*model.held_out)
     model.save(business_dir(config, keys.business))
     return {"metrics": model.metrics}
 
@@ -357,8 +355,9 @@ def business_threshold(config: RunConfig, keys: Keys) -> float:
     path = business_dir(config, keys.business)
     points = read_metadata(path).get("metrics", {}).get("operating_points", {})
     if point not in points:
-        raise RunError(f"{path}: no held-out operating point {point!r} (stored: {sorted(points) or 'none'}); a "
-                       "given [models] business dir needs them: drop [chain] business_operating_point")
+        raise RunError(f"{path}: no operating point {point!r} (stored: {sorted(points) or 'none'}); a given "
+                       "[models] business dir from before they were stored needs retraining "
+                       "(tailsynth train relevance), or drop [chain] business_operating_point")
     return float(points[point]["threshold"])
 
 

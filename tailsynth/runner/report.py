@@ -201,13 +201,14 @@ def write_report(report: Report, config: RunConfig) -> Path:
     lines += _models(d)
     bm = d.get("business_metrics", {})
     if bm:
-        lines += ["", "## Business relevance model (held-out)", "",
+        rows = "held-out" if bm.get("split", "held_out") == "held_out" else "a sample of its training rows"
+        lines += ["", f"## Business relevance model ({rows})", "",
                   ", ".join(f"{k} {_num(v)}" for k, v in bm.items() if k != "operating_points")]
         threshold = (d.get("synthesis_config") or {}).get("business_threshold")
         points = [f"{name}: threshold {p['threshold']:.3f} (precision {p['precision']:.2f}, recall {p['recall']:.2f})"
                   for name, p in (bm.get("operating_points") or {}).items()]
         if points:
-            lines += ["", "Held-out operating points: " + "; ".join(points) + "."]
+            lines += ["", f"Operating points on {rows} rows: " + "; ".join(points) + "."]
         if threshold is not None:
             lines += ["", f"Synthesis ran at business threshold {_num(threshold)}."]
     if d.get("funnel"):

@@ -155,7 +155,7 @@ def test_threshold_at_recall_toy_known_answer():
 
 
 def test_threshold_at_precision_toy_known_answer():
-    from tailsynth.classifiers.thresholds import operating_points, parse_point, threshold_at_precision
+    from tailsynth.thresholds import operating_points, parse_point, threshold_at_precision
 
     scores = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
     truth = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1]

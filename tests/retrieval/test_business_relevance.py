@@ -41,6 +41,13 @@ def test_trains_saves_loads(tmp_path):
     loaded = BusinessRelevance.load(tmp_path / "br", device="cpu")
     assert loaded.config.threshold == config.threshold
     assert loaded.metrics["split"] == "train_sample" and loaded.metrics["n"] == min(len(queries), 2000)
+    # the named operating points travel with the model, whoever trained it (runner or `tailsynth train relevance`)
+    points = loaded.metrics["operating_points"]
+    assert {"recall=0.95", "precision=0.9"} <= set(points)
+    scores = model.score_pairs(queries, texts)
+    kept = scores >= points["recall=0.95"]["threshold"]
+    recall = kept[np.asarray(labels) == 1].mean()  # the sample is every row here (16 < 2000)
+    assert recall >= 0.95 and points["recall=0.95"]["recall"] == pytest.approx(recall)
     np.testing.assert_allclose(loaded.score_pairs(queries, texts), model.score_pairs(queries, texts), atol=1e-5)
 
 

@@ -67,7 +67,7 @@ def test_run_interrupted_after_synthesis_resumes_and_reports(tmp_path, monkeypat
     point = business["metrics"]["operating_points"]["recall=0.95"]
     assert point["recall"] >= 0.95
     assert report.details["synthesis_config"]["business_threshold"] == pytest.approx(point["threshold"])
-    assert "Held-out operating points: recall=0.95: threshold" in md
+    assert "Operating points on held-out rows: recall=0.95: threshold" in md
 
     again = run(config, progress=False)  # everything done: only the report is rebuilt from the store
     assert all(v["state"] in ("skipped", "fallback") for v in again.stages.values())
