@@ -69,6 +69,12 @@ class SynthesisConfig:
     encoder: str | None = None
     top_k: int = 200
     # Business relevance (cross-encoder), then the general LM filter on the best survivors.
+    min_retrieval_score: float | None = None
+    """Candidates whose retrieval score (similarity to the rewrite that ranked them best) is below
+    this are rejected before the business model (``decided_by = "retrieval"``); None: no floor."""
+    min_retrieval_score_by_type: dict[str, float] = field(default_factory=dict)
+    """Query type → its own floor, over ``min_retrieval_score`` (queries carry ``qtype``). The run's
+    ``[calibration]`` chooses both on dev (``tailsynth.calibration``)."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40
@@ -91,6 +97,11 @@ class SynthesisConfig:
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        floors = {"min_retrieval_score": self.min_retrieval_score,
+                  **{f"min_retrieval_score_by_type[{k!r}]": v for k, v in dict(self.min_retrieval_score_by_type).items()}}
+        for name, value in floors.items():
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not -1.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be a similarity in [-1, 1] or unset, got {value!r}")
 
     @property
     def rewrite_filter(self) -> LMConfig:

@@ -5,7 +5,8 @@ whether the stages threw away good ones. Given a judge of relevance (the demo wo
 annotation set), this counts, per query type, the pairs and the *true* pairs at each stage:
 
     candidates      every (query, product) the ANN search over the rewrites found
-    business_pass   business_score >= the run's business threshold
+    business_pass   business_score >= the run's business threshold (a candidate under the
+                    retrieval floor is never scored, so it does not pass)
     general_scored  scored by the general filter (general_p_yes set; the rest were over the
                     max_general_per_query cap, or not reached yet in an unfinished run)
     kept            the run's output pairs

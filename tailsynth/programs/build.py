@@ -130,7 +130,8 @@ class ProgramSpec:
         if name == "retrieve":
             return stages.RetrievalStage(self.index(), c.top_k)
         if name == "business":
-            return stages.BusinessStage(self.business(), self.catalog, c.business_threshold)
+            return stages.BusinessStage(self.business(), self.catalog, c.business_threshold, c.min_retrieval_score,
+                                        c.min_retrieval_score_by_type)
         if name == "general":
             return stages.GeneralFilterStage(self.general_filter(), self.catalog, c.business_threshold,
                                              c.max_general_per_query)

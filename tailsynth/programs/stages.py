@@ -8,8 +8,9 @@ Ray engine (``tailsynth.engines.ray``: the same stages as actor pools writing Pa
 Stages hold models but no store, so where a batch comes from and where its rows go is the
 caller's business.
 
-Decisions on candidates are recorded in ``pairs.decided_by``: ``"business"`` (rejected by the
-business relevance model), ``"cap"`` (passed it but ranked past ``max_general_per_query``, never
+Decisions on candidates are recorded in ``pairs.decided_by``: ``"retrieval"`` (its retrieval score
+is below the query type's floor, ``SynthesisConfig.min_retrieval_score``: never scored),
+``"business"`` (rejected by the business relevance model), ``"cap"`` (passed it but ranked past ``max_general_per_query``, never
 scored by the general filter) or ``"general"`` (scored by it; ``kept`` says whether it passed).
 """
 
@@ -31,7 +32,7 @@ Row = dict[str, Any]
 STAGES = ("rewrite", "filter", "retrieve", "business", "general")
 """Stage names, in order; also the progress markers of the DuckDB store."""
 
-DECIDED_BY = ("business", "cap", "general")
+DECIDED_BY = ("retrieval", "business", "cap", "general")
 
 
 def by_query(rows: Iterable[Row]) -> dict[str, list[Row]]:
@@ -124,28 +125,47 @@ class RetrievalStage:
 
 class BusinessStage:
     """Score each candidate against the ORIGINAL query with the business relevance cross-encoder;
-    below ``threshold`` it is rejected here (``decided_by = "business"``)."""
+    below ``threshold`` it is rejected here (``decided_by = "business"``).
+
+    Before that, the cheap filter: a candidate whose retrieval score (``ann_score``, the similarity
+    of the product to the rewrite that ranked it best) is below its query type's floor is rejected
+    unscored (``decided_by = "retrieval"``, ``business_score`` NULL). A close match to a rewrite
+    written in product language is the strongest relevance signal the program has when the
+    rewrites are good; the floors are chosen on dev (``tailsynth.calibration``)."""
 
     name = "business"
 
-    def __init__(self, business, catalog: Catalog, threshold: float):
+    def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
+                 floor_by_type: dict[str, float] | None = None):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
+        self.floor, self.floor_by_type = floor, dict(floor_by_type or {})
+
+    def floor_for(self, qtype: str | None) -> float | None:
+        return self.floor_by_type.get(qtype, self.floor) if qtype is not None else self.floor
 
     def __call__(self, queries: list[Query], candidates: list[Row]) -> list[Row]:
         groups = by_query(candidates)
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
+            floor = self.floor_for(q.qtype)
+            low = [c for c in cands if floor is not None and c["ann_score"] < floor]
+            cands = [c for c in cands if floor is None or c["ann_score"] >= floor]
+            rows += [pair_row(q.query_id, c, None, "retrieval") for c in low]
             if not cands:
                 continue
             scores = self.business.score(q.text, [self.catalog.text(c["product_id"]) for c in cands])
             for c, s in zip(cands, scores):
                 s = float(s)
-                rows.append({"query_id": q.query_id, "product_id": c["product_id"], "rewrite_rank": c["rewrite_rank"],
-                             "ann_rank": c["ann_rank"], "business_score": s, "general_p_yes": None, "kept": False,
-                             "decided_by": "business" if s < self.threshold else None})
+                rows.append(pair_row(q.query_id, c, s, "business" if s < self.threshold else None))
         return rows
+
+
+def pair_row(query_id: str, candidate: Row, business_score: float | None, decided_by: str | None) -> Row:
+    return {"query_id": query_id, "product_id": candidate["product_id"], "rewrite_rank": candidate["rewrite_rank"],
+            "ann_rank": candidate["ann_rank"], "business_score": business_score, "general_p_yes": None, "kept": False,
+            "decided_by": decided_by}
 
 
 class GeneralFilterStage:
@@ -164,6 +184,8 @@ class GeneralFilterStage:
         scored, capped, rest = [], [], []
         for q in queries:
             rows = groups.get(q.query_id, [])
+            rest += [p for p in rows if p["decided_by"] == "retrieval"]
+            rows = [p for p in rows if p["decided_by"] != "retrieval"]
             passed = sorted((p for p in rows if p["business_score"] >= self.business_threshold),
                             key=lambda p: (-p["business_score"], p["product_id"]))
             scored += [(q, p) for p in passed[: self.max_per_query]]

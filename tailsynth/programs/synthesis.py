@@ -84,7 +84,8 @@ class SynthesisProgram(dspy.Module):
             "rewrite": RewriteStage(self.rewriter, c.include_original),
             "filter": RewriteFilterStage(self.rewrite_filter),
             "retrieve": RetrievalStage(self.index, c.top_k),
-            "business": BusinessStage(self.business, self.catalog, c.business_threshold),
+            "business": BusinessStage(self.business, self.catalog, c.business_threshold, c.min_retrieval_score,
+                                      c.min_retrieval_score_by_type),
             "general": GeneralFilterStage(self.general_filter, self.catalog, c.business_threshold, c.max_general_per_query),
         }
 

@@ -171,6 +171,7 @@ class RunConfig:
     rl: "RLConfig | None" = None
     rewrite_filter: "ClassifierConfig | None" = None
     general_filter: "CrossEncoderClassifierConfig | None" = None
+    calibration: "CalibrationConfig | None" = None
     guards: "GuardConfig" = field(default_factory=lambda: GuardConfig())
     source: str | None = None  # the TOML file it came from (not part of any fingerprint)
 
@@ -326,6 +327,37 @@ class ChainConfig:
             parse_point(self.business_operating_point)
 
 
+@dataclass
+class CalibrationConfig:
+    """``[calibration]``: choose the synthesis program's operating point (business and general
+    thresholds, retrieval-score floors per query type) on its own output for judged dev queries
+    (``tailsynth.calibration``, ``runner.calibrate``), instead of each filter's own dev rows. With
+    it, the thresholds have this one home: ``[chain] business_operating_point`` /
+    ``general_operating_point`` and ``[synthesis]`` thresholds and floors are refused."""
+
+    queries_per_type: int = 5
+    """Dev queries of each type the program runs on (the chain source's ``dev`` split)."""
+    target_precision: float = 0.85
+    per_type: bool = True
+    """A floor per query type (queries carry their type); else one floor for all."""
+    min_pairs: int = 5
+    """Dev pairs a floor must keep to count."""
+    business_recalls: tuple[float, ...] = (1.0, 0.95, 0.9)
+    general_recalls: tuple[float, ...] = (1.0, 0.95, 0.9, 0.8)
+    """Recall levels (of the true dev candidates) the two models' thresholds are tried at; 1.0 passes all."""
+
+    def __post_init__(self) -> None:
+        if self.queries_per_type < 1 or self.min_pairs < 1:
+            raise ValueError("queries_per_type and min_pairs must be >= 1")
+        if not 0.0 < self.target_precision <= 1.0:
+            raise ValueError(f"target_precision must be in (0, 1], got {self.target_precision!r}")
+        for name in ("business_recalls", "general_recalls"):
+            values = tuple(getattr(self, name))
+            if not values or not all(0.0 < v <= 1.0 for v in values):
+                raise ValueError(f"{name} must be recalls in (0, 1], got {values!r}")
+            setattr(self, name, values)
+
+
 CHAIN_SOURCES = ("data", "demo")
 CHAIN_SECTIONS = {"sft": SFTConfig, "qsr": QSRConfig, "pda": PDAConfig, "rl": RLConfig,
                   "rewrite_filter": ClassifierConfig, "general_filter": CrossEncoderClassifierConfig}
@@ -338,6 +370,10 @@ _CHAIN_OWNED = {
     "general_filter": {"out_dir"},
 }
 _OPTIONAL_SECTIONS.update({(RunConfig, name): cls for name, cls in CHAIN_SECTIONS.items()})
+_OPTIONAL_SECTIONS[(RunConfig, "calibration")] = CalibrationConfig
+_CALIBRATED = {"chain": ("business_operating_point", "general_operating_point"),
+               "synthesis": ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type")}
+"""Settings ``[calibration]`` chooses, refused beside it (one home for each threshold)."""
 
 
 def _check_chain_sections(data: dict[str, Any]) -> None:
@@ -356,6 +392,11 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
     if (data.get("chain") or {}).get("business_operating_point") and "business_threshold" in synthesis:
         raise ValueError("[synthesis] business_threshold: [chain] business_operating_point sets it (a held-out "
                          "operating point of the business model); keep one of the two")
+    if "calibration" in data:
+        for section, keys in _CALIBRATED.items():
+            clash = sorted(set(keys) & set(data.get(section) or {}))
+            if clash:
+                raise ValueError(f"[{section}] {clash}: [calibration] chooses them on the dev run; leave them out")
     models = data.get("models") or {}
     for name in ("rewriter", "general", "rewrite_filter", "relevance"):
         if isinstance(models.get(name), str):

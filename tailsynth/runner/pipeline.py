@@ -34,6 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tailsynth.progress import announce
+from tailsynth.calibration import ALL as ALL_TYPES
+from tailsynth.runner import calibrate
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
@@ -42,7 +44,7 @@ from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, Problem, RunData, check_data
 
-STAGES = ("business", *MODEL_STAGES, "synthesis", "retrievers", "evaluate", "table3")
+STAGES = ("business", *MODEL_STAGES, "calibration", "synthesis", "retrievers", "evaluate", "table3")
 """Every stage in run order; a config runs the ``active_stages`` among them."""
 
 
@@ -59,6 +61,7 @@ class Keys:
     evaluate: str
     chain: dict[str, Component] = field(default_factory=dict)
     table3: str | None = None
+    calibration: str | None = None
 
     def __getitem__(self, stage: str) -> str | None:
         return self.chain[stage].key if stage in self.chain else getattr(self, stage)
@@ -79,6 +82,12 @@ def stage_keys(config: RunConfig) -> Keys:
     syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
                     for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
     demo_pool = chain_mod.source_key(config) if config.synthesis.rewrite_demo_selection == "nearest" else None
+    calibration = None
+    if config.calibration is not None:  # the thresholds and floors are chosen on the dev run
+        for name in ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type"):
+            syn_cfg.pop(name, None)
+        calibration = fingerprint(config.calibration, syn_cfg, catalog, demo_pool, chain_mod.source_key(config))
+        syn_cfg["operating_point"] = f"calibrated {calibration}"
     synthesis = fingerprint(syn_cfg, file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
     retrievers = fingerprint(retriever_config(config).weights_key(), file_key(d.baseline_pairs), synthesis)
     judge = file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
@@ -87,7 +96,7 @@ def stage_keys(config: RunConfig) -> Keys:
     if tables.table3_active(config, chain):
         table3 = fingerprint([chain[s].key for s in ("sft", "rl", "rl_nopda", "pda")], config.chain.table3_per_type,
                              config.synthesis.k, config.synthesis.top_k, chain_mod.source_key(config))
-    return Keys(business, synthesis, retrievers, evaluate, chain, table3)
+    return Keys(business, synthesis, retrievers, evaluate, chain, table3, calibration)
 
 
 def _typing_key(config: RunConfig) -> str | None:
@@ -97,7 +106,8 @@ def _typing_key(config: RunConfig) -> str | None:
 
 def active_stages(config: RunConfig, keys: Keys) -> list[str]:
     """The stages this config runs (a chain stage with no section and no given model is left out)."""
-    return [s for s in STAGES if (s not in keys.chain or keys.chain[s].mode != "off") and (s != "table3" or keys.table3)]
+    return [s for s in STAGES if (s not in keys.chain or keys.chain[s].mode != "off") and (s != "table3" or keys.table3)
+            and (s != "calibration" or keys.calibration)]
 
 
 def work_dir(config: RunConfig) -> Path:
@@ -177,6 +187,8 @@ def stage_done(config: RunConfig, keys: Keys, stage: str, store=None) -> bool:
         return chain_mod.done(keys.chain[stage])
     if stage == "business":
         return (business_dir(config, keys.business) / "business_relevance.json").exists()
+    if stage == "calibration":
+        return (calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT).exists()
     if stage == "retrievers":
         return all((p / "tailsynth_train.json").exists() for p in _retriever_paths(config, keys).values())
     if stage == "synthesis":
@@ -226,7 +238,7 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
     """Validate every input file and say, per stage, whether it is done or to run."""
     config = _prepare(config)
     data, problems = check_data(config)
-    problems = problems + _engine_problems(config)
+    problems = problems + _engine_problems(config) + _calibration_problems(config)
     keys = stage_keys(config)
     details = {s: f"{c.mode}: {c.note or c.path}" for s, c in keys.chain.items()}
     details |= {
@@ -237,6 +249,9 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
         "synthesis": f"run {synthesis_run_id(config, keys)} over {data.counts['train_queries'] if data else '?'} "
                      f"training queries -> " + (f"{shard_root(config)} (ray, {config.engine.num_workers} worker(s) "
                                                 f"per stage)" if config.engine.kind == "ray" else config.output.store),
+        "calibration": (f"the program on {config.calibration.queries_per_type} dev queries per type, every filter open "
+                        f"-> operating point at precision {config.calibration.target_precision}"
+                        if config.calibration else ""),
         "retrievers": f"baseline and baseline+synthetic, {config.retriever.steps} steps x batch "
                       f"{config.retriever.batch_size} -> {work_dir(config) / ('retrievers-' + keys.retrievers)}",
         "evaluate": f"{' / '.join(SYSTEMS)} on {data.counts['test_queries'] if data else '?'} test queries, "
@@ -260,6 +275,13 @@ def _engine_problems(config: RunConfig) -> list[Problem]:
     if config.engine.kind == "ray" and importlib.util.find_spec("ray") is None:
         return [Problem("[engine]", "kind = \"ray\" needs Ray, which is not installed: pip install -e '.[ray]'")]
     return []
+
+
+def _calibration_problems(config: RunConfig) -> list[Problem]:
+    if config.calibration is None or config.chain.source == "demo":
+        return []
+    return [Problem("[calibration]", "needs judged dev queries, which only [chain] source = \"demo\" has; leave "
+                                     "[calibration] out and set [chain] business_operating_point / general_operating_point")]
 
 
 def plan(config: RunConfig | str | Path) -> Plan:
@@ -369,8 +391,9 @@ def run_synthesis_config(config: RunConfig, keys: Keys):
     """The ``SynthesisConfig`` the synthesis stage runs: [synthesis] with [models], the business
     model and the chain's trained rewriter and filters (their thresholds at the chosen operating points)."""
     base = config.synthesis_config(business_dir(config, keys.business))
-    return dataclasses.replace(base, business_threshold=business_threshold(config, keys),
-                               **chain_mod.synthesis_models(config, keys.chain))
+    syn = dataclasses.replace(base, business_threshold=business_threshold(config, keys),
+                              **chain_mod.synthesis_models(config, keys.chain))
+    return calibrate.applied(syn, calibrate.load(config, keys.calibration)) if keys.calibration else syn
 
 
 def train_queries(config: RunConfig, data: RunData) -> list[dict]:
@@ -393,15 +416,28 @@ def rewrite_pool(config: RunConfig) -> list:
     return pool
 
 
+def _program_spec(config: RunConfig, syn_config, data: RunData):
+    from tailsynth.programs.build import ProgramSpec
+
+    return ProgramSpec(syn_config, data.catalog, index_dir=work_dir(config) / "indexes",
+                       rewrite_demos=rewrite_pool(config) if syn_config.rewrite_demo_selection == "nearest" else None)
+
+
+def _calibration(config, keys, data: RunData, store, report, progress, done) -> dict:
+    """The program on judged dev queries with every filter open; the operating point synthesis runs at."""
+    base = config.synthesis_config(business_dir(config, keys.business))
+    syn = calibrate.open_config(dataclasses.replace(base, **chain_mod.synthesis_models(config, keys.chain)))
+    result = calibrate.run(config, keys.calibration, _program_spec(config, syn, data), store, progress)
+    return {"business_threshold": result.business_threshold, "general_threshold": result.general_threshold,
+            "floor": result.floor, "floor_by_type": result.floor_by_type, "dev": result.dev[ALL_TYPES]}
+
+
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:
     """On the ``[engine]``: the local engine builds every model here and writes into ``store``; Ray
     ships the spec to actor pools that build their stage's models and write under ``shard_root``."""
     from tailsynth.engines import run_synthesis
-    from tailsynth.programs.build import ProgramSpec
 
-    syn_config = run_synthesis_config(config, keys)
-    spec = ProgramSpec(syn_config, data.catalog, index_dir=work_dir(config) / "indexes",
-                       rewrite_demos=rewrite_pool(config) if syn_config.rewrite_demo_selection == "nearest" else None)
+    spec = _program_spec(config, run_synthesis_config(config, keys), data)
     target = shard_root(config) if config.engine.kind == "ray" else store
     summary = run_synthesis(spec, train_queries(config, data), target, config.engine,
                             run_id=synthesis_run_id(config, keys), progress=progress)
@@ -454,7 +490,7 @@ def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dic
     return detail
 
 
-STAGE_FUNCS = {"business": _business, "synthesis": _synthesis, "retrievers": _retrievers, "evaluate": _evaluate,
+STAGE_FUNCS = {"business": _business, "calibration": _calibration, "synthesis": _synthesis, "retrievers": _retrievers, "evaluate": _evaluate,
                "table3": _table3}
 """Stage → function; the chain's model stages not listed here go to ``_chain_stage``."""
 
@@ -465,6 +501,9 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
     meta = json.loads((business_dir(config, keys.business) / "business_relevance.json").read_text())
     report.details["business_metrics"] = meta.get("metrics", {})
     report.details["synthesis_run_id"] = synthesis_run_id(config, keys)
+    if keys.calibration:
+        path = calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT
+        report.details["calibration"] = json.loads(path.read_text())
     report.details["eval_run_id"] = eval_run_id(config, keys)
     report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
     report.details["retrievers"] = {}

@@ -70,6 +70,32 @@ def _models(d: dict) -> list[str]:
     return lines
 
 
+def _calibration(d: dict) -> list[str]:
+    """The operating point chosen on the dev run, and what it kept there per type."""
+    c = d.get("calibration")
+    if not c:
+        return []
+    def shown(f: float) -> str:
+        return "keep none (target not reached on dev)" if f >= 1.0 else f"{f:.3f}"
+
+    floors = ", ".join(f"{t} {shown(f)}" for t, f in sorted(c["floor_by_type"].items()))
+    default = shown(c["floor"])
+    lines = ["", f"## Operating point chosen on dev (run `{c['run_id']}`, {c['queries']} dev queries, every filter open)", "",
+             f"Business threshold {c['business_threshold']:.3f} (recall {c['business_recall']:.2f} of the true dev "
+             f"candidates), general threshold {c['general_threshold']:.3f} (recall {c['general_recall']:.2f} of those "
+             f"passing), retrieval-score floors: {floors or 'none per type'}; otherwise {default}.", "",
+             "| type | dev candidates | true | kept | kept true | precision | target reached |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for t, m in c["dev"].items():
+        prec = "n/a" if m["precision"] is None else f"{100 * m['precision']:.1f}%"
+        reached = "yes" if c["reached"].get(t) else "no"
+        lines.append(f"| {t} | {m['candidates']} | {m['true']} | {m['kept']} | {m['kept_true']} | {prec} | {reached} |")
+    lines += ["", "Tried (business recall / general recall → dev pairs kept, precision): " + "; ".join(
+        f"{g['business_recall']:.2f} / {g['general_recall']:.2f} → {g['kept']}, "
+        + ("n/a" if g["precision"] is None else f"{100 * g['precision']:.0f}%") for g in c["grid"]) + "."]
+    return lines
+
+
 def _guards(d: dict) -> list[str]:
     lines = []
     if d.get("guards") is not None:
@@ -211,6 +237,7 @@ def write_report(report: Report, config: RunConfig) -> Path:
             lines += ["", f"Operating points on {rows} rows: " + "; ".join(points) + "."]
         if threshold is not None:
             lines += ["", f"Synthesis ran at business threshold {_num(threshold)}."]
+    lines += _calibration(d)
     if d.get("funnel"):
         lines += ["", f"## Synthesis funnel (run `{d['synthesis_run_id']}`)", "",
                   ", ".join(f"{k} {v}" for k, v in d["funnel"].items())]

@@ -48,10 +48,10 @@ KEPT_PAIRS_SQL = (
 
 HARD_NEGATIVES_SQL = (
     # A real reject: the business model or the general filter said no. A candidate over
-    # max_general_per_query ('cap') was never judged, so it is no negative. NULL decided_by with
+    # max_general_per_query ('cap') or under the retrieval floor ('retrieval') was never judged, so it is no negative. NULL decided_by with
     # kept = FALSE only occurs in stores written before the column existed.
     "SELECT query_id, product_id FROM pairs WHERE run_id = ? AND kept = FALSE "
-    "AND coalesce(decided_by, 'unrecorded') <> 'cap' AND ann_rank <= ? ORDER BY query_id, ann_rank, product_id"
+    "AND coalesce(decided_by, 'unrecorded') NOT IN ('cap', 'retrieval') AND ann_rank <= ? ORDER BY query_id, ann_rank, product_id"
 )
 
 

@@ -61,3 +61,27 @@ def test_forward_in_memory_equals_the_batched_run(tmp_path):
     from_store = store.fetch("SELECT product_id, general_p_yes FROM pairs WHERE kept ORDER BY ALL")
     in_memory = sorted((p["product_id"], p["general_p_yes"]) for p in program(query="toilet keeps running").pairs)
     assert in_memory == from_store and in_memory
+
+
+def test_candidates_under_their_types_floor_are_rejected_unscored():
+    class Counting(OverlapBusiness):
+        seen: list = []
+
+        def score(self, query, texts):
+            self.seen.extend(texts)
+            return super().score(query, texts)
+
+    business = Counting()
+    stage = BusinessStage(business, CATALOG, threshold=0.3, floor=0.5, floor_by_type={"negative": 0.8})
+    cands = [{"query_id": qid, "product_id": p, "rewrite_rank": 1, "ann_rank": i, "ann_score": s}
+             for qid in ("a", "n", "u") for i, (p, s) in enumerate((("p1", 0.9), ("p2", 0.6), ("p5", 0.4)), 1)]
+    rows = stage([Query("a", "toilet flapper valve", "qa"), Query("n", "toilet flapper valve", "negative"),
+                  Query("u", "toilet flapper valve")], cands)
+    floored = {(r["query_id"], r["product_id"]) for r in rows if r["decided_by"] == "retrieval"}
+    assert floored == {("a", "p5"), ("n", "p2"), ("n", "p5"), ("u", "p5")}  # qa and untyped: 0.5; negative: 0.8
+    assert all(r["business_score"] is None and not r["kept"] for r in rows if r["decided_by"] == "retrieval")
+    assert len(business.seen) == 5  # the floored candidates never reach the business model
+    general = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), threshold=0.0), CATALOG,
+                                 business_threshold=0.3, max_per_query=10)(
+        [Query("n", "toilet flapper valve", "negative")], [r for r in rows if r["query_id"] == "n"])
+    assert {r["product_id"]: r["decided_by"] for r in general}["p2"] == "retrieval"

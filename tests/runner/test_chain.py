@@ -43,6 +43,9 @@ def chain_config(tmp_path, **overrides):
     data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
                       "work_dir": str(tmp_path / "work")}
     data |= json.loads(json.dumps(TINY_CHAIN)) | overrides
+    if "calibration" in overrides:  # it chooses the thresholds
+        data["synthesis"].pop("business_threshold", None)
+        data["chain"] = {k: v for k, v in data.get("chain", {}).items() if not k.endswith("operating_point")}
     return run_config_from_dict(data, EXAMPLE.parent)
 
 
@@ -101,10 +104,13 @@ def test_business_operating_point_is_the_one_home_of_the_business_threshold(tmp_
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
-    config = chain_config(tmp_path)
+    # the operating point is chosen on a dev run (plumbing only: the tiny slice has 4 dev queries, so
+    # one floor for all, kept down to where the dev pairs are 1 % precise)
+    config = chain_config(tmp_path, calibration={"queries_per_type": 1, "target_precision": 0.01, "per_type": False,
+                                                 "min_pairs": 5})
     report = run(config, progress=False)
     keys = pipeline.stage_keys(config)
-    expected = ["business", *chain_mod.MODEL_STAGES, "synthesis", "retrievers", "evaluate", "table3"]
+    expected = ["business", *chain_mod.MODEL_STAGES, "calibration", "synthesis", "retrievers", "evaluate", "table3"]
     assert list(report.stages) == expected
     assert all(v["state"] == "ran" for v in report.stages.values())
     chain = keys.chain
@@ -127,13 +133,22 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert model_ids["rewriter"] == chain["rl"].path
     assert model_ids["rewrite_filter"] == chain["rewrite_filter"].path
     assert model_ids["relevance"] == chain["general_filter"].path
-    assert syn["general_threshold"] == pytest.approx(filter_threshold(chain["general_filter"].path, "recall=0.95"))
+    from tailsynth.runner import calibrate
+
+    chosen = json.loads((calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT).read_text())
+    assert (syn["business_threshold"], syn["general_threshold"], syn["min_retrieval_score"]) == pytest.approx(
+        (chosen["business_threshold"], chosen["general_threshold"], chosen["floor"]))
+    with Store(config.output.store, read_only=True) as store:  # the dev run scored every candidate with both models
+        dev = store.fetch("SELECT count(*), count(general_p_yes), count(DISTINCT query_id) FROM pairs WHERE run_id = ?",
+                          [chosen["run_id"]])[0]
+    assert dev[0] == dev[1] > 0 and dev[2] == chosen["queries"] == 4
+    assert chosen["dev"]["all"]["candidates"] == dev[0]
     assert syn["rewrite_drop_threshold"] == pytest.approx(filter_threshold(chain["rewrite_filter"].path))
     assert syn["rewrite_demo_selection"] == "nearest"  # each query's demos picked from the chain source's pool
 
     # the report has every table, the guard rails and the audit, and a JSON of the numbers
     md = report.markdown.read_text()
-    for heading in ("## Table 1 layout", "## Table 2: synthesized pairs", "## Table 3: rewriter variants",
+    for heading in ("## Operating point chosen on dev", "## Table 1 layout", "## Table 2: synthesized pairs", "## Table 3: rewriter variants",
                     "## Table 4 (side-by-side)", "## Guard rails", "## Kept-pair audit", "## Models the synthesis run used"):
         assert heading in md
     numbers = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -218,3 +233,34 @@ def test_nearest_demos_come_from_the_chain_source_without_the_synthesized_querie
     no_pool = dataclasses.replace(config, chain=dataclasses.replace(config.chain, source="data"))
     with pytest.raises(pipeline.RunError, match="rewrite_demo_selection"):
         pipeline.rewrite_pool(no_pool)
+
+
+def test_calibration_is_the_one_home_of_the_synthesis_thresholds(tmp_path):
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["calibration"] = {"queries_per_type": 2}
+    with pytest.raises(ValueError, match=r"\[calibration\] chooses them"):
+        run_config_from_dict(data, EXAMPLE.parent)  # the example sets [synthesis] business_threshold
+    data["synthesis"].pop("business_threshold")
+    data["synthesis"].pop("general_threshold", None)
+    data["chain"] = {"general_operating_point": "precision=0.8"}
+    with pytest.raises(ValueError, match="general_operating_point"):
+        run_config_from_dict(data, EXAMPLE.parent)
+    data["chain"] = {}
+    assert run_config_from_dict(data, EXAMPLE.parent).calibration.queries_per_type == 2
+    data["calibration"] = {"target_precision": 1.5}
+    with pytest.raises(ValueError, match="target_precision"):
+        run_config_from_dict(data, EXAMPLE.parent)
+
+
+def test_calibration_keys_synthesis_and_needs_a_demo_source(tmp_path):
+    config = chain_config(tmp_path)
+    keys = pipeline.stage_keys(config)
+    assert keys.calibration is None and "calibration" not in pipeline.active_stages(config, keys)
+    calibrated = chain_config(tmp_path, calibration={"queries_per_type": 1})
+    ckeys = pipeline.stage_keys(calibrated)
+    assert ckeys.calibration and "calibration" in pipeline.active_stages(calibrated, ckeys)
+    assert ckeys.synthesis != keys.synthesis
+    stricter = chain_config(tmp_path, calibration={"queries_per_type": 1, "target_precision": 0.95})
+    assert pipeline.stage_keys(stricter).synthesis != ckeys.synthesis  # the operating point decides the pairs
+    files = chain_config(tmp_path, chain={"source": "data"}, calibration={})
+    assert any(p.file == "[calibration]" and "dev queries" in p.message for p in pipeline._calibration_problems(files))

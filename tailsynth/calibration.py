@@ -1,0 +1,157 @@
+"""Operating points of the synthesis program chosen on its own output for judged dev queries.
+
+Each filter's own dev set is not what it meets at synthesis: the business model's held-out rows are
+head queries, the general filter's dev rows are candidates of the annotated (good) rewrites. The
+pairs the program keeps come from generated rewrites, some of them wrong, so a threshold chosen on
+those rows misjudges the precision of what is kept (on the demo slice the general filter's
+precision=0.8 point kept pairs at 66 %). Here the program runs once on dev queries with every
+filter open (all candidates scored by both models), the dev truth labels each candidate, and the
+operating point is chosen on exactly that distribution:
+
+- the business and general thresholds at a few recall levels of the true dev candidates
+  (recall 1.0 passes everything), and
+- for each pair of them, a retrieval-score floor per query type (``ann_score``: the similarity
+  of the product to the rewrite that found it): the lowest floor down to which the dev pairs that
+  pass both models and the floor stay at ``target_precision`` (``choose_floor``);
+  a type where no floor does keeps nothing (``KEEP_NONE``; ``reached`` says so, the report too).
+
+The combination that keeps the most dev pairs wins. Pure numpy over rows; the runner
+(``runner.calibrate``) runs the program and writes the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+ALL = "all"
+KEEP_NONE = 1.0
+"""The floor of a type whose dev pairs never reach the target: cosine similarity 1.0, an exact
+match of a rewrite, so (almost) nothing of that type is kept. Pairs below the target precision
+would teach the retriever wrong matches; a type without pairs only adds none."""
+
+
+@dataclass(frozen=True)
+class DevRow:
+    """One candidate of the dev run: its query type, retrieval score, both models' scores, truth."""
+
+    qtype: str | None
+    ann_score: float
+    business_score: float
+    general_p_yes: float
+    relevant: bool
+
+
+@dataclass
+class Calibration:
+    business_recall: float
+    business_threshold: float
+    general_recall: float
+    general_threshold: float
+    floor: float
+    """The floor for queries of a type without its own (or untyped)."""
+    floor_by_type: dict[str, float] = field(default_factory=dict)
+    reached: dict[str, bool] = field(default_factory=dict)
+    """Type (and ``all``) → whether its dev pairs reach the target precision at its floor."""
+    dev: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Type (and ``all``) → candidates, true, kept, kept_true, precision on the dev run."""
+    grid: list[dict] = field(default_factory=list)
+    """Every (business recall, general recall) tried: dev pairs kept and their precision."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        return cls(**data)
+
+
+def recall_threshold(scores: np.ndarray, recall: float) -> float:
+    """The highest threshold that keeps at least ``recall`` of ``scores`` (the true rows' scores);
+    recall 1.0 (or no true rows) is 0.0: everything passes."""
+    if recall >= 1.0 or len(scores) == 0:
+        return 0.0
+    ordered = np.sort(scores)[::-1]
+    return float(ordered[max(0, math.ceil(recall * len(ordered)) - 1)])
+
+
+def choose_floor(scores: np.ndarray, relevant: np.ndarray, target: float, min_pairs: int) -> tuple[float | None, bool]:
+    """The lowest floor down to which the precision of the pairs kept (``scores >= floor``) stays
+    at or above ``target`` at every cut keeping ``min_pairs`` or more, and True. Stopping where
+    the precision first dips below the target, instead of at the lowest cut that touches it
+    again, keeps the floor from resting on a lucky run of a few dev pairs. Else the floor of the
+    best precision keeping ``min_pairs`` and False; ``(None, False)`` without ``min_pairs`` rows."""
+    if len(scores) < max(1, min_pairs):
+        return None, False
+    order = np.argsort(-scores, kind="stable")
+    s, r = scores[order], relevant[order].astype(float)
+    precision = np.cumsum(r) / np.arange(1, len(s) + 1)
+    # A floor at s[i] keeps every row scoring >= s[i]: the last index of each tie group.
+    last = np.r_[s[1:] != s[:-1], True]
+    cuts = [i for i in range(len(s)) if last[i] and i + 1 >= min_pairs]
+    if not cuts:
+        return None, False
+    reaching = None
+    for i in cuts:
+        if precision[i] < target:
+            break
+        reaching = i
+    if reaching is not None:
+        return float(s[reaching]), True
+    best = max(cuts, key=lambda i: (precision[i], i))
+    return float(s[best]), False
+
+
+def calibrate(rows: Sequence[DevRow], target_precision: float = 0.85, per_type: bool = True, min_pairs: int = 5,
+              business_recalls: Sequence[float] = (1.0, 0.95, 0.9), general_recalls: Sequence[float] = (1.0, 0.95, 0.9, 0.8)
+              ) -> Calibration:
+    """The operating point whose floors reach the target on the most types, then keeping the most
+    dev pairs (ties: the higher precision, then the stricter filters); see the module docstring."""
+    if not rows:
+        raise ValueError("calibration needs dev candidates; the dev run retrieved none")
+    qtype = np.array([r.qtype or "" for r in rows], dtype=object)
+    ann = np.array([r.ann_score for r in rows], float)
+    bus = np.array([r.business_score for r in rows], float)
+    gen = np.array([r.general_p_yes for r in rows], float)
+    rel = np.array([r.relevant for r in rows], bool)
+    types = sorted({t for t in qtype if t}) if per_type else []
+    best: Calibration | None = None
+    best_key: tuple = ()
+    grid = []
+    for br in business_recalls:
+        bt = recall_threshold(bus[rel], br)
+        for gr in general_recalls:
+            passed = bus >= bt
+            gt = recall_threshold(gen[rel & passed], gr)
+            passed &= gen >= gt
+            floor, ok_all = choose_floor(ann[passed], rel[passed], target_precision, min_pairs)
+            floor = floor if ok_all else KEEP_NONE
+            floors, reached = {}, {ALL: ok_all}
+            for t in types:
+                m = passed & (qtype == t)
+                f, ok = choose_floor(ann[m], rel[m], target_precision, min_pairs)
+                floors[t], reached[t] = (f, True) if ok else (KEEP_NONE, False)
+            keep = passed & (ann >= np.array([floors.get(t, floor) for t in qtype], float))
+            dev = _dev_table(qtype, rel, keep)
+            grid.append({"business_recall": br, "business_threshold": bt, "general_recall": gr, "general_threshold": gt,
+                         "kept": dev[ALL]["kept"], "precision": dev[ALL]["precision"]})
+            key = (sum(reached.values()), dev[ALL]["kept"], dev[ALL]["precision"] or 0.0, -br, -gr)
+            if best is None or key > best_key:
+                best_key = key
+                best = Calibration(br, bt, gr, gt, floor, floors, reached, dev)
+    best.grid = grid
+    return best
+
+
+def _dev_table(qtype: np.ndarray, rel: np.ndarray, keep: np.ndarray) -> dict[str, dict[str, float]]:
+    out = {}
+    for t in [*sorted({t for t in qtype if t}), ALL]:
+        m = np.ones(len(qtype), bool) if t == ALL else qtype == t
+        kept = int((keep & m).sum())
+        kept_true = int((keep & m & rel).sum())
+        out[t] = {"candidates": int(m.sum()), "true": int((m & rel).sum()), "kept": kept, "kept_true": kept_true,
+                  "precision": kept_true / kept if kept else None}
+    return out

@@ -1,0 +1,92 @@
+"""The calibration stage: run the synthesis program on judged dev queries with every filter open,
+label its candidates with the dev truth and choose the operating point synthesis runs at
+(``tailsynth.calibration``). Its pairs stay in the run's store (a synthesis run with id ``<name>-cal-<key>``),
+so what it chose from can be read with SQL like any synthesis run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from tailsynth.calibration import Calibration, DevRow, calibrate
+from tailsynth.runner.config import RunConfig
+
+RESULT = "calibration.json"
+
+_DEV_ROWS_SQL = """
+SELECT c.query_id, c.product_id, q.qtype, c.ann_score, p.business_score, p.general_p_yes
+FROM candidates c
+JOIN queries q ON q.run_id = c.run_id AND q.query_id = c.query_id
+JOIN pairs p ON p.run_id = c.run_id AND p.query_id = c.query_id AND p.product_id = c.product_id
+WHERE c.run_id = ? AND p.general_p_yes IS NOT NULL
+ORDER BY c.query_id, c.product_id
+"""
+
+
+def calibration_dir(config: RunConfig, key: str) -> Path:
+    return Path(config.output.work_dir) / f"calibration-{key}"
+
+
+def dev_run_id(config: RunConfig, key: str) -> str:
+    return f"{config.name}-cal-{key}"
+
+
+def dev_queries(config: RunConfig) -> list[dict]:
+    """The chain source's judged dev queries, ``[calibration] queries_per_type`` of each type."""
+    from tailsynth.runner.chain import chain_source
+
+    rows = chain_source(config).queries("dev", limit=config.calibration.queries_per_type) or []
+    return [{"query_id": q["query_id"], "text": q["text"], "qtype": q.get("qtype")} for q in rows]
+
+
+def open_config(syn_config):
+    """The synthesis config with every filter open: each candidate is scored by both models, none
+    is rejected, so any operating point can be read off the scores."""
+    return dataclasses.replace(syn_config, business_threshold=0.0, general_threshold=0.0, min_retrieval_score=None,
+                               min_retrieval_score_by_type={},
+                               max_general_per_query=syn_config.top_k * (syn_config.k + 1))
+
+
+def run(config: RunConfig, key: str, spec, store, progress: bool = True) -> Calibration:
+    """Synthesize for the dev queries with ``spec`` (a ``ProgramSpec`` of ``open_config``), label
+    the candidates, choose the operating point and write it to ``calibration_dir``."""
+    from tailsynth.engines import EngineConfig, run_synthesis
+    from tailsynth.runner.chain import chain_source
+
+    queries = dev_queries(config)
+    if not queries:
+        raise ValueError("[calibration] needs judged dev queries; the chain's source has none")
+    run_id = dev_run_id(config, key)
+    run_synthesis(spec, queries, store, EngineConfig(kind="local"), run_id=run_id, progress=progress)
+    judge = chain_source(config).require("judgements").judge
+    fetched = store.fetch(_DEV_ROWS_SQL, [run_id])
+    by_query: dict[str, list[tuple]] = {}
+    for row in fetched:
+        by_query.setdefault(row[0], []).append(row)
+    rows = []
+    for qid, group in by_query.items():
+        truth = judge(qid, [r[1] for r in group])
+        rows += [DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t)) for r, t in zip(group, truth)]
+    c = config.calibration
+    result = calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls, c.general_recalls)
+    out = calibration_dir(config, key)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (RESULT + ".tmp")
+    tmp.write_text(json.dumps({"run_id": run_id, "queries": len(queries), **result.to_dict()}, indent=2))
+    tmp.replace(out / RESULT)
+    return result
+
+
+def load(config: RunConfig, key: str) -> Calibration:
+    data = json.loads((calibration_dir(config, key) / RESULT).read_text())
+    data.pop("run_id"), data.pop("queries")
+    return Calibration.from_dict(data)
+
+
+def applied(syn_config, calibration: Calibration):
+    """The synthesis config at the calibrated operating point."""
+    return dataclasses.replace(syn_config, business_threshold=calibration.business_threshold,
+                               general_threshold=calibration.general_threshold, min_retrieval_score=calibration.floor,
+                               min_retrieval_score_by_type=dict(calibration.floor_by_type))

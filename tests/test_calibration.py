@@ -1,0 +1,69 @@
+"""Operating points chosen on the dev run's labelled candidates (tailsynth.calibration)."""
+
+import numpy as np
+import pytest
+
+from tailsynth.calibration import KEEP_NONE, DevRow, calibrate, choose_floor, recall_threshold
+
+
+def test_recall_threshold_keeps_at_least_that_share_of_the_true_scores():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    assert recall_threshold(scores, 1.0) == 0.0
+    assert recall_threshold(scores, 0.9) == pytest.approx(0.1)  # 9 of 10 at >= 0.1
+    assert recall_threshold(scores, 0.85) == pytest.approx(0.1)  # ceil(8.5) = 9
+    assert recall_threshold(scores, 0.5) == pytest.approx(0.5)
+    assert recall_threshold(np.array([]), 0.9) == 0.0
+
+
+def test_choose_floor_is_the_lowest_reaching_the_target_and_says_when_none_does():
+    scores = np.array([0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55])
+    relevant = np.array([1, 1, 1, 1, 0, 1, 0, 0], bool)
+    floor, ok = choose_floor(scores, relevant, target=0.8, min_pairs=2)
+    assert ok and floor == pytest.approx(0.65)  # 5 of 6 at >= 0.65, never under 0.8 above it; 5 of 7 at 0.6
+    floor, ok = choose_floor(scores, relevant, target=0.81, min_pairs=2)
+    assert ok and floor == pytest.approx(0.75)  # at 0.7 it dips to 4/5: stop there, though 0.65 (5/6) is over 0.81
+    floor, ok = choose_floor(scores, relevant, target=1.0, min_pairs=5)
+    assert not ok and floor == pytest.approx(0.65)  # best precision with 5 pairs or more: 5/6
+    assert choose_floor(scores[:2], relevant[:2], 0.8, min_pairs=3) == (None, False)
+    tied, ok = choose_floor(np.array([0.7, 0.7, 0.7, 0.5]), np.array([1, 1, 0, 0], bool), 0.6, 1)
+    assert ok and tied == pytest.approx(0.7)  # a floor keeps a whole tie group
+
+
+def _rows(rng, n, qtype, shift):
+    rel = rng.random(n) < 0.4
+    ann = np.clip(0.5 + shift * rel + rng.normal(0, 0.08, n), 0, 1)
+    return [DevRow(qtype, float(a), float(rng.random()), float(rng.random()), bool(r)) for a, r in zip(ann, rel)]
+
+
+def test_calibrate_gives_each_type_the_floor_its_dev_pairs_need():
+    rng = np.random.default_rng(0)
+    rows = _rows(rng, 300, "qa", 0.3) + _rows(rng, 300, "negative", 0.1)  # negatives separate less
+    c = calibrate(rows, target_precision=0.85, min_pairs=5)
+    assert c.business_recall == 1.0 and c.general_recall == 1.0  # random scores: filtering on them only loses pairs
+    assert c.floor_by_type["negative"] > c.floor_by_type["qa"]
+    for t in ("qa", "negative"):
+        if c.reached[t]:
+            assert c.dev[t]["precision"] >= 0.85
+    assert c.dev["all"]["kept"] == c.dev["qa"]["kept"] + c.dev["negative"]["kept"]
+    assert len(c.grid) == 3 * 4
+    one = calibrate(rows, target_precision=0.85, per_type=False)
+    assert one.floor_by_type == {} and one.dev["all"]["precision"] >= 0.85
+
+
+def test_a_model_that_separates_is_used():
+    rng = np.random.default_rng(1)
+    rel = rng.random(400) < 0.5
+    rows = [DevRow("qa", float(rng.random()), float(0.8 * r + 0.2 * rng.random()), 0.5, bool(r)) for r in rel]
+    c = calibrate(rows, target_precision=0.95, min_pairs=5)
+    assert c.business_recall < 1.0 and c.dev["all"]["precision"] >= 0.95
+    with pytest.raises(ValueError, match="dev candidates"):
+        calibrate([])
+
+
+def test_a_type_that_never_reaches_the_target_keeps_nothing():
+    rng = np.random.default_rng(2)
+    hopeless = [DevRow("alternative", float(rng.random()), 0.5, 0.5, bool(r)) for r in rng.random(200) < 0.3]
+    c = calibrate(_rows(rng, 300, "qa", 0.3) + hopeless, target_precision=0.85)
+    assert c.reached["qa"] and not c.reached["alternative"]  # (one floor for both would not reach it either)
+    assert c.floor_by_type["alternative"] == KEEP_NONE and c.dev["alternative"]["kept"] == 0
+    assert c.dev["qa"]["kept"] > 0 and c.dev["qa"]["precision"] >= 0.85
