@@ -49,40 +49,61 @@ def open_config(syn_config):
                                max_general_per_query=syn_config.top_k * (syn_config.k + 1))
 
 
-def run(config: RunConfig, key: str, spec, store, progress: bool = True) -> Calibration:
-    """Synthesize for the dev queries with ``spec`` (a ``ProgramSpec`` of ``open_config``), label
-    the candidates, choose the operating point and write it to ``calibration_dir``."""
+def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) -> tuple[str, Calibration]:
+    """For each rewriter name → ``ProgramSpec`` (of ``open_config``): synthesize for the dev
+    queries, label the candidates, choose the operating point; keep the rewriter whose choice
+    reaches the target on the most types, then keeps the most dev pairs (then the higher
+    precision, then the first named). Writes ``calibration_dir``; returns (rewriter, choice)."""
     from tailsynth.engines import EngineConfig, run_synthesis
     from tailsynth.runner.chain import chain_source
 
     queries = dev_queries(config)
     if not queries:
         raise ValueError("[calibration] needs judged dev queries; the chain's source has none")
-    run_id = dev_run_id(config, key)
-    run_synthesis(spec, queries, store, EngineConfig(kind="local"), run_id=run_id, progress=progress)
     judge = chain_source(config).require("judgements").judge
-    fetched = store.fetch(_DEV_ROWS_SQL, [run_id])
+    c = config.calibration
+    tried: dict[str, tuple[str, Calibration]] = {}
+    for name, spec in specs.items():
+        run_id = dev_run_id(config, key) + (f"-{name}" if len(specs) > 1 else "")
+        run_synthesis(spec, queries, store, EngineConfig(kind="local"), run_id=run_id, progress=progress)
+        rows = _dev_rows(store, run_id, judge)
+        tried[name] = run_id, calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls,
+                                        c.general_recalls)
+
+    def rank(name: str) -> tuple:
+        chosen = tried[name][1]
+        return sum(chosen.reached.values()), chosen.dev["all"]["kept"], chosen.dev["all"]["precision"] or 0.0
+    best = max(tried, key=lambda name: (rank(name), -list(tried).index(name)))
+    run_id, result = tried[best]
+    summary = {name: {"run_id": rid, "kept": r.dev["all"]["kept"], "precision": r.dev["all"]["precision"],
+                      "reached": r.reached} for name, (rid, r) in tried.items()}
+    out = calibration_dir(config, key)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (RESULT + ".tmp")
+    tmp.write_text(json.dumps({"run_id": run_id, "queries": len(queries), "rewriter": best, "rewriters": summary,
+                               **result.to_dict()}, indent=2))
+    tmp.replace(out / RESULT)
+    return best, result
+
+
+def _dev_rows(store, run_id: str, judge) -> list[DevRow]:
     by_query: dict[str, list[tuple]] = {}
-    for row in fetched:
+    for row in store.fetch(_DEV_ROWS_SQL, [run_id]):
         by_query.setdefault(row[0], []).append(row)
     rows = []
     for qid, group in by_query.items():
         truth = judge(qid, [r[1] for r in group])
         rows += [DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t)) for r, t in zip(group, truth)]
-    c = config.calibration
-    result = calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls, c.general_recalls)
-    out = calibration_dir(config, key)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (RESULT + ".tmp")
-    tmp.write_text(json.dumps({"run_id": run_id, "queries": len(queries), **result.to_dict()}, indent=2))
-    tmp.replace(out / RESULT)
-    return result
+    return rows
 
 
-def load(config: RunConfig, key: str) -> Calibration:
+def load(config: RunConfig, key: str) -> tuple[str, Calibration]:
+    """(the rewriter chosen, the operating point) of a finished calibration stage."""
     data = json.loads((calibration_dir(config, key) / RESULT).read_text())
-    data.pop("run_id"), data.pop("queries")
-    return Calibration.from_dict(data)
+    rewriter = data.get("rewriter", "chain")
+    for name in ("run_id", "queries", "rewriter", "rewriters"):
+        data.pop(name, None)
+    return rewriter, Calibration.from_dict(data)
 
 
 def applied(syn_config, calibration: Calibration):

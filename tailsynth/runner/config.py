@@ -327,6 +327,9 @@ class ChainConfig:
             parse_point(self.business_operating_point)
 
 
+CALIBRATION_REWRITERS = ("chain", "configured")
+
+
 @dataclass
 class CalibrationConfig:
     """``[calibration]``: choose the synthesis program's operating point (business and general
@@ -342,6 +345,11 @@ class CalibrationConfig:
     """A floor per query type (queries carry their type); else one floor for all."""
     min_pairs: int = 5
     """Dev pairs a floor must keep to count."""
+    rewriters: tuple[str, ...] = ("chain",)
+    """The rewriters tried, each in its own dev run; the one whose calibrated dev pairs reach the
+    target on the most types, then are the most, writes the synthesis rewrites. ``chain``: the
+    rewriter the chain trained (RL w/ PDA, else SFT); ``configured``: ``[models.rewriter]`` as
+    given, without the chain (the packaged SmolLM2 by default), with the same demos."""
     business_recalls: tuple[float, ...] = (1.0, 0.95, 0.9)
     general_recalls: tuple[float, ...] = (1.0, 0.95, 0.9, 0.8)
     """Recall levels (of the true dev candidates) the two models' thresholds are tried at; 1.0 passes all."""
@@ -351,6 +359,10 @@ class CalibrationConfig:
             raise ValueError("queries_per_type and min_pairs must be >= 1")
         if not 0.0 < self.target_precision <= 1.0:
             raise ValueError(f"target_precision must be in (0, 1], got {self.target_precision!r}")
+        self.rewriters = tuple(self.rewriters)
+        unknown = [r for r in self.rewriters if r not in CALIBRATION_REWRITERS]
+        if not self.rewriters or unknown or len(set(self.rewriters)) != len(self.rewriters):
+            raise ValueError(f"rewriters must be distinct names of {CALIBRATION_REWRITERS}, got {self.rewriters!r}")
         for name in ("business_recalls", "general_recalls"):
             values = tuple(getattr(self, name))
             if not values or not all(0.0 < v <= 1.0 for v in values):

@@ -390,10 +390,21 @@ def _chain_stage(stage: str, config, keys, data: RunData, store, report, progres
 def run_synthesis_config(config: RunConfig, keys: Keys):
     """The ``SynthesisConfig`` the synthesis stage runs: [synthesis] with [models], the business
     model and the chain's trained rewriter and filters (their thresholds at the chosen operating points)."""
+    if keys.calibration:
+        rewriter, chosen = calibrate.load(config, keys.calibration)
+        return calibrate.applied(_with_rewriter(config, keys, rewriter), chosen)
     base = config.synthesis_config(business_dir(config, keys.business))
-    syn = dataclasses.replace(base, business_threshold=business_threshold(config, keys),
-                              **chain_mod.synthesis_models(config, keys.chain))
-    return calibrate.applied(syn, calibrate.load(config, keys.calibration)) if keys.calibration else syn
+    return dataclasses.replace(base, business_threshold=business_threshold(config, keys),
+                               **chain_mod.synthesis_models(config, keys.chain))
+
+
+def _with_rewriter(config: RunConfig, keys: Keys, rewriter: str):
+    """The synthesis config with the chain's models and ``rewriter`` (a ``[calibration] rewriters``
+    name: the chain's trained one, or ``[models.rewriter]`` as configured)."""
+    models = chain_mod.synthesis_models(config, keys.chain)
+    if rewriter == "configured":
+        models.pop("rewriter", None)
+    return dataclasses.replace(config.synthesis_config(business_dir(config, keys.business)), **models)
 
 
 def train_queries(config: RunConfig, data: RunData) -> list[dict]:
@@ -425,11 +436,12 @@ def _program_spec(config: RunConfig, syn_config, data: RunData):
 
 def _calibration(config, keys, data: RunData, store, report, progress, done) -> dict:
     """The program on judged dev queries with every filter open; the operating point synthesis runs at."""
-    base = config.synthesis_config(business_dir(config, keys.business))
-    syn = calibrate.open_config(dataclasses.replace(base, **chain_mod.synthesis_models(config, keys.chain)))
-    result = calibrate.run(config, keys.calibration, _program_spec(config, syn, data), store, progress)
-    return {"business_threshold": result.business_threshold, "general_threshold": result.general_threshold,
-            "floor": result.floor, "floor_by_type": result.floor_by_type, "dev": result.dev[ALL_TYPES]}
+    specs = {name: _program_spec(config, calibrate.open_config(_with_rewriter(config, keys, name)), data)
+             for name in config.calibration.rewriters}
+    rewriter, result = calibrate.run(config, keys.calibration, specs, store, progress)
+    return {"rewriter": rewriter, "business_threshold": result.business_threshold,
+            "general_threshold": result.general_threshold, "floor": result.floor, "floor_by_type": result.floor_by_type,
+            "dev": result.dev[ALL_TYPES]}
 
 
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:

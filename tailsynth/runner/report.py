@@ -90,6 +90,11 @@ def _calibration(d: dict) -> list[str]:
         prec = "n/a" if m["precision"] is None else f"{100 * m['precision']:.1f}%"
         reached = "yes" if c["reached"].get(t) else "no"
         lines.append(f"| {t} | {m['candidates']} | {m['true']} | {m['kept']} | {m['kept_true']} | {prec} | {reached} |")
+    if len(c.get("rewriters", {})) > 1:
+        lines += ["", f"Rewriter chosen: `{c['rewriter']}`; each rewriter's own dev run (pairs kept at its operating "
+                  "point, precision): " + "; ".join(
+                      f"`{name}` {r['kept']}, " + ("n/a" if r["precision"] is None else f"{100 * r['precision']:.1f}%")
+                      + f" (run `{r['run_id']}`)" for name, r in c["rewriters"].items()) + "."]
     lines += ["", "Tried (business recall / general recall → dev pairs kept, precision): " + "; ".join(
         f"{g['business_recall']:.2f} / {g['general_recall']:.2f} → {g['kept']}, "
         + ("n/a" if g["precision"] is None else f"{100 * g['precision']:.0f}%") for g in c["grid"]) + "."]

@@ -105,9 +105,9 @@ def test_business_operating_point_is_the_one_home_of_the_business_threshold(tmp_
 @pytest.mark.timeout(900)
 def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     # the operating point is chosen on a dev run (plumbing only: the tiny slice has 4 dev queries, so
-    # one floor for all, kept down to where the dev pairs are 1 % precise)
+    # one floor for all, kept down to where the dev pairs are 1 % precise); both rewriters are tried
     config = chain_config(tmp_path, calibration={"queries_per_type": 1, "target_precision": 0.01, "per_type": False,
-                                                 "min_pairs": 5})
+                                                 "min_pairs": 5, "rewriters": ["chain", "configured"]})
     report = run(config, progress=False)
     keys = pipeline.stage_keys(config)
     expected = ["business", *chain_mod.MODEL_STAGES, "calibration", "synthesis", "retrievers", "evaluate", "table3"]
@@ -130,12 +130,15 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
         cfg_json, ids_json = store.fetch("SELECT config, model_ids FROM runs WHERE run_id = ?",
                                          [pipeline.synthesis_run_id(config, keys)])[0]
     model_ids, syn = json.loads(ids_json), json.loads(cfg_json)
-    assert model_ids["rewriter"] == chain["rl"].path
-    assert model_ids["rewrite_filter"] == chain["rewrite_filter"].path
-    assert model_ids["relevance"] == chain["general_filter"].path
     from tailsynth.runner import calibrate
 
     chosen = json.loads((calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT).read_text())
+    assert set(chosen["rewriters"]) == {"chain", "configured"} and chosen["rewriter"] in chosen["rewriters"]
+    from tailsynth.config import LMConfig
+
+    assert model_ids["rewriter"] == (chain["rl"].path if chosen["rewriter"] == "chain" else LMConfig().model_id)
+    assert model_ids["rewrite_filter"] == chain["rewrite_filter"].path
+    assert model_ids["relevance"] == chain["general_filter"].path
     assert (syn["business_threshold"], syn["general_threshold"], syn["min_retrieval_score"]) == pytest.approx(
         (chosen["business_threshold"], chosen["general_threshold"], chosen["floor"]))
     with Store(config.output.store, read_only=True) as store:  # the dev run scored every candidate with both models
