@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tailsynth.progress import announce
 from tailsynth.calibration import ALL as ALL_TYPES
+from tailsynth.progress import announce
 from tailsynth.runner import calibrate
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
