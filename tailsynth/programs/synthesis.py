@@ -103,11 +103,14 @@ class SynthesisProgram(dspy.Module):
             for p in kept
         ])
 
-    def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True) -> RunSummary:
-        """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes."""
+    def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True,
+            kind: str = "synthesis") -> RunSummary:
+        """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes.
+        ``kind`` is the run's ``runs.kind``: ``"calibration"`` for a dev run that chooses operating
+        points (``runner.calibrate``), so it is never taken for the latest synthesis run."""
         queries = as_queries(queries)
         run_id = run_id or synthesis_run_id(self.config, queries, self.catalog, self.model_ids)  # config + data + models
-        store.start_run(run_id, "synthesis", self.config.to_dict(), self.model_ids)
+        store.start_run(run_id, kind, self.config.to_dict(), self.model_ids)
         store.insert("queries", [(run_id, q.query_id, q.text, q.qtype) for q in queries])
         self._stages = self.stages()
         steps: dict[str, Callable[[str, list[Query], Store], dict]] = {

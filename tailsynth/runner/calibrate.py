@@ -1,7 +1,7 @@
 """The calibration stage: run the synthesis program on judged dev queries with every filter open,
 label its candidates with the dev truth and choose the operating point synthesis runs at
-(``tailsynth.calibration``). Its pairs stay in the run's store (a synthesis run with id ``<name>-cal-<key>``),
-so what it chose from can be read with SQL like any synthesis run.
+(``tailsynth.calibration``). Its pairs stay in the run's store (run ``<name>-cal-<key>[-<rewriter>]``, kind
+``calibration``), so what it chose from can be read with SQL like any synthesis run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from tailsynth.calibration import Calibration, DevRow, calibrate
 from tailsynth.runner.config import RunConfig
 
 RESULT = "calibration.json"
+KIND = "calibration"
+"""``runs.kind`` of the dev runs (a synthesis run in every other respect)."""
 
 _DEV_ROWS_SQL = """
 SELECT c.query_id, c.product_id, q.qtype, c.ann_score, p.business_score, p.general_p_yes
@@ -54,7 +56,6 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) 
     queries, label the candidates, choose the operating point; keep the rewriter whose choice
     reaches the target on the most types, then keeps the most dev pairs (then the higher
     precision, then the first named). Writes ``calibration_dir``; returns (rewriter, choice)."""
-    from tailsynth.engines import EngineConfig, run_synthesis
     from tailsynth.runner.chain import chain_source
 
     queries = dev_queries(config)
@@ -65,7 +66,7 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) 
     tried: dict[str, tuple[str, Calibration]] = {}
     for name, spec in specs.items():
         run_id = dev_run_id(config, key) + (f"-{name}" if len(specs) > 1 else "")
-        run_synthesis(spec, queries, store, EngineConfig(kind="local"), run_id=run_id, progress=progress)
+        spec.program().run(queries, store, run_id=run_id, progress=progress, kind=KIND)
         rows = _dev_rows(store, run_id, judge)
         tried[name] = run_id, calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls,
                                         c.general_recalls)

@@ -144,6 +144,8 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     with Store(config.output.store, read_only=True) as store:  # the dev run scored every candidate with both models
         dev = store.fetch("SELECT count(*), count(general_p_yes), count(DISTINCT query_id) FROM pairs WHERE run_id = ?",
                           [chosen["run_id"]])[0]
+        kinds = dict(store.fetch("SELECT run_id, kind FROM runs"))
+    assert kinds[chosen["run_id"]] == "calibration" and kinds[pipeline.synthesis_run_id(config, keys)] == "synthesis"
     assert dev[0] == dev[1] > 0 and dev[2] == chosen["queries"] == 4
     assert chosen["dev"]["all"]["candidates"] == dev[0]
     assert syn["rewrite_drop_threshold"] == pytest.approx(filter_threshold(chain["rewrite_filter"].path))
