@@ -21,11 +21,12 @@ The combination that keeps the most dev pairs wins. Pure numpy over rows; the ru
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from tailsynth.thresholds import threshold_at_recall
 
 ALL = "all"
 KEEP_NONE = 1.0
@@ -70,12 +71,12 @@ class Calibration:
 
 
 def recall_threshold(scores: np.ndarray, recall: float) -> float:
-    """The highest threshold that keeps at least ``recall`` of ``scores`` (the true rows' scores);
-    recall 1.0 (or no true rows) is 0.0: everything passes."""
+    """The highest threshold that keeps at least ``recall`` of ``scores`` (the true rows' scores,
+    ``thresholds.threshold_at_recall``); recall 1.0 (or no true rows) is 0.0: everything passes,
+    not just down to the lowest true score."""
     if recall >= 1.0 or len(scores) == 0:
         return 0.0
-    ordered = np.sort(scores)[::-1]
-    return float(ordered[max(0, math.ceil(recall * len(ordered)) - 1)])
+    return threshold_at_recall(scores, np.ones(len(scores), bool), recall).threshold
 
 
 def choose_floor(scores: np.ndarray, relevant: np.ndarray, target: float, min_pairs: int) -> tuple[float | None, bool]:

@@ -10,7 +10,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from tailsynth.calibration import Calibration, DevRow, calibrate
+from tailsynth.calibration import ALL, Calibration, DevRow, calibrate
 from tailsynth.runner.config import RunConfig
 
 RESULT = "calibration.json"
@@ -73,10 +73,10 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) 
 
     def rank(name: str) -> tuple:
         chosen = tried[name][1]
-        return sum(chosen.reached.values()), chosen.dev["all"]["kept"], chosen.dev["all"]["precision"] or 0.0
+        return sum(chosen.reached.values()), chosen.dev[ALL]["kept"], chosen.dev[ALL]["precision"] or 0.0
     best = max(tried, key=lambda name: (rank(name), -list(tried).index(name)))
     run_id, result = tried[best]
-    summary = {name: {"run_id": rid, "kept": r.dev["all"]["kept"], "precision": r.dev["all"]["precision"],
+    summary = {name: {"run_id": rid, "kept": r.dev[ALL]["kept"], "precision": r.dev[ALL]["precision"],
                       "reached": r.reached} for name, (rid, r) in tried.items()}
     out = calibration_dir(config, key)
     out.mkdir(parents=True, exist_ok=True)

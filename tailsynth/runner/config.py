@@ -383,9 +383,10 @@ _CHAIN_OWNED = {
 }
 _OPTIONAL_SECTIONS.update({(RunConfig, name): cls for name, cls in CHAIN_SECTIONS.items()})
 _OPTIONAL_SECTIONS[(RunConfig, "calibration")] = CalibrationConfig
-_CALIBRATED = {"chain": ("business_operating_point", "general_operating_point"),
-               "synthesis": ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type")}
-"""Settings ``[calibration]`` chooses, refused beside it (one home for each threshold)."""
+CALIBRATED = {"chain": ("business_operating_point", "general_operating_point"),
+              "synthesis": ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type")}
+"""Settings ``[calibration]`` chooses, refused beside it (one home for each threshold); the
+``synthesis`` ones are also left out of the synthesis key, which names the calibration instead."""
 
 
 def _check_chain_sections(data: dict[str, Any]) -> None:
@@ -405,7 +406,7 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
         raise ValueError("[synthesis] business_threshold: [chain] business_operating_point sets it (a held-out "
                          "operating point of the business model); keep one of the two")
     if "calibration" in data:
-        for section, keys in _CALIBRATED.items():
+        for section, keys in CALIBRATED.items():
             clash = sorted(set(keys) & set(data.get(section) or {}))
             if clash:
                 raise ValueError(f"[{section}] {clash}: [calibration] chooses them on the dev run; leave them out")

@@ -39,7 +39,7 @@ from tailsynth.runner import calibrate
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
-from tailsynth.runner.config import RunConfig, file_key, fingerprint, load_run_config
+from tailsynth.runner.config import CALIBRATED, RunConfig, file_key, fingerprint, load_run_config
 from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, Problem, RunData, check_data
@@ -84,7 +84,7 @@ def stage_keys(config: RunConfig) -> Keys:
     demo_pool = chain_mod.source_key(config) if config.synthesis.rewrite_demo_selection == "nearest" else None
     calibration = None
     if config.calibration is not None:  # the thresholds and floors are chosen on the dev run
-        for name in ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type"):
+        for name in CALIBRATED["synthesis"]:
             syn_cfg.pop(name, None)
         calibration = fingerprint(config.calibration, syn_cfg, catalog, demo_pool, chain_mod.source_key(config))
         syn_cfg["operating_point"] = f"calibrated {calibration}"
