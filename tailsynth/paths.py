@@ -10,6 +10,9 @@ import importlib.util
 import os
 from pathlib import Path
 
+CLASSIFIER_FILE = "classifier.json"
+"""Next to a trained filter's weights: its task, labels, dev thresholds and the input it learned on."""
+
 
 def cache_dir() -> Path:
     """Root of derived artefacts (converted models, demo world, indexes, trained models).

@@ -19,6 +19,7 @@ from pathlib import Path
 from tailsynth.classifiers.datasets import GENERAL_SOURCES, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
 from tailsynth.classifiers.finetune import write_classifier_info
+from tailsynth.programs.general_relevance import check_pair_input
 from tailsynth.retrieval.business_relevance import BusinessRelevance, BusinessRelevanceConfig
 from tailsynth.serving.cross_encoder_scorer import CrossEncoderScorer
 from tailsynth.training.models import default_out_dir
@@ -39,6 +40,11 @@ class CrossEncoderClassifierConfig:
     per query means more of the same-type look-alikes synthesis judges for the same number of
     examples. The dev rows keep 8 a query, so recipes compare on the same rows
     (``benchmarks/general_filter_recipes.py``)."""
+    pair_input: str = "query"
+    """What the filter reads next to the product: ``"query"``, or ``"rewrite"``, the text that
+    retrieved it (the synthesis-shaped candidates are then paired with their rewrite, on train and
+    dev alike). Written into ``classifier.json``, which the program reads
+    (``programs.general_relevance.pair_input_of``), so it sends the filter what it learned on."""
     seed: int = 0
     """Seeds the training sample and the training run."""
     dev_seed: int = 1
@@ -53,9 +59,11 @@ def train_cross_encoder_classifier(source, config: CrossEncoderClassifierConfig 
                                    index=None) -> Path:
     """Train, pick the dev thresholds (``calibrate_cross_encoder``), write ``classifier.json``;
     returns the dir. ``config.model.base_model`` may be an earlier output dir, to train on."""
+    check_pair_input(config.pair_input)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("classifier-general-ce")
     train = examples(source, "general", "train", limit=config.train_examples, seed=config.seed, balanced=True,
-                     index=index, sources=config.sources, candidates_per_query=config.train_candidates_per_query)
+                     index=index, sources=config.sources, candidates_per_query=config.train_candidates_per_query,
+                     pair_input=config.pair_input)
     start = time.time()
     BusinessRelevance.train([r["query"] for r in train], [r["product"] for r in train], [r["label"] == "yes" for r in train],
                             config.model, out_dir=out_dir)
@@ -70,9 +78,11 @@ def calibrate_cross_encoder(source, out_dir: str | Path, config: CrossEncoderCla
     ``calibration_sources`` rows; AUC per source and query type. Cheap (seconds), so a model
     trained elsewhere or further can be calibrated again without retraining."""
     task = get_task("general")
-    dev = examples(source, task, "dev", limit=config.dev_examples, seed=config.dev_seed, index=index, sources=config.sources)
+    dev = examples(source, task, "dev", limit=config.dev_examples, seed=config.dev_seed, index=index, sources=config.sources,
+                   pair_input=config.pair_input)
     start = time.time()
     dev_metrics = evaluate(CrossEncoderScorer(out_dir), task, dev, target_recall=config.target_recall,
                            calibration_sources=config.calibration_sources)
     return write_classifier_info(Path(out_dir), task, dev_metrics, config.target_recall, backend="cross-encoder",
-                                 eval_s=round(time.time() - start, 1), config=asdict(config), **extra)
+                                 pair_input=config.pair_input, eval_s=round(time.time() - start, 1), config=asdict(config),
+                                 **extra)

@@ -177,21 +177,27 @@ def retrieved_negatives(source, split: str, index, per_query: int = 2, depth: in
 
 
 def candidate_pairs(source, split: str, index, per_query: int = 8, depth: int = 50, rewrites: int = 4,
-                    seed: int = 0) -> list[dict]:
+                    seed: int = 0, pair_input: str = "query") -> list[dict]:
     """Per query of ``split``: up to ``per_query`` products from the union of the index's
     top-``depth`` for the query text and its first ``rewrites`` good rewrites (the annotated
     ones, when the source has them), half relevant and half not; the negatives are half the
-    best-ranked non-relevant products and half drawn from the rest of the union."""
+    best-ranked non-relevant products and half drawn from the rest of the union.
+
+    ``pair_input="rewrite"``: each example's ``query`` is the text that retrieved the product
+    best (a rewrite, or the query itself), as the program's general stage pairs them; the query
+    stays in ``original_query``. Labels are the query's truth either way."""
     judged = _judged_with_texts(source, split)
     if judged is None:
         return []
     queries, relevant_ids, texts = judged
     good = {r["query_id"]: r["rewrites"][:rewrites] for r in as_source(source).rewrite_examples(split) or []}
-    hits = index.search_union([[q["text"], *good.get(q["query_id"], [])] for q in queries], k=depth) if queries else []
+    searched = [[q["text"], *good.get(q["query_id"], [])] for q in queries]
+    hits = index.search_union(searched, k=depth) if queries else []
     rng = random.Random(f"{seed}-{split}-candidates")
     out = []
-    for q, row in zip(queries, hits):
+    for q, texts_q, row in zip(queries, searched, hits):
         rel = relevant_ids(q["query_id"])
+        found_by = {h["product_id"]: texts_q[h["rewrite_index"]] for h in row}
         ranked = [h["product_id"] for h in row if h["product_id"] in texts]
         pos = [p for p in ranked if p in rel]
         neg = [p for p in ranked if p not in rel]
@@ -200,8 +206,9 @@ def candidate_pairs(source, split: str, index, per_query: int = 8, depth: int = 
         top = neg[: (n_neg + 1) // 2]
         chosen_neg = top + rng.sample(neg[len(top):], n_neg - len(top))
         for pids, label in ((rng.sample(pos, n_pos), "yes"), (chosen_neg, "no")):
-            out += [{"query": q["text"], "product": texts[p], "label": label, "source": "candidates", "qtype": q["qtype"],
-                     "product_id": p} for p in pids]
+            out += [{"query": found_by[p] if pair_input == "rewrite" else q["text"], "product": texts[p], "label": label,
+                     "source": "candidates", "qtype": q["qtype"], "product_id": p, "original_query": q["text"]}
+                    for p in pids]
     return out
 
 
@@ -209,9 +216,10 @@ GENERAL_SOURCES = ("head", "longtail", "retrieved", "candidates")
 
 
 def general_examples(source, split: str, sources: tuple[str, ...] = GENERAL_SOURCES, index=None,
-                     retrieved_per_query: int = 2, candidates_per_query: int = 8) -> list[dict]:
+                     retrieved_per_query: int = 2, candidates_per_query: int = 8, pair_input: str = "query") -> list[dict]:
     """Head pairs, long-tail pairs and (when ``index`` is given) retrieved hard negatives and
-    synthesis-shaped candidates (``candidates_per_query`` a query), of ``sources``.
+    synthesis-shaped candidates (``candidates_per_query`` a query, paired with their retrieving
+    rewrite under ``pair_input="rewrite"``), of ``sources``.
     A kind the data source cannot give (no labels or queries for the split) contributes nothing."""
     source = as_source(source)
     unknown = set(sources) - set(GENERAL_SOURCES)
@@ -226,22 +234,24 @@ def general_examples(source, split: str, sources: tuple[str, ...] = GENERAL_SOUR
     if "retrieved" in sources and index is not None and retrieved_per_query > 0:
         out += retrieved_negatives(source, split, index, retrieved_per_query)
     if "candidates" in sources and index is not None:
-        out += candidate_pairs(source, split, index, per_query=candidates_per_query)
+        out += candidate_pairs(source, split, index, per_query=candidates_per_query, pair_input=pair_input)
     return out
 
 
 def examples(source, task: str | ClassifierTask, split: str, limit: int | None = None, seed: int = 0,
              balanced: bool = False, index=None, sources: tuple[str, ...] = GENERAL_SOURCES,
-             candidates_per_query: int = 8) -> list[dict]:
+             candidates_per_query: int = 8, pair_input: str = "query") -> list[dict]:
     """Labelled examples of ``task`` for ``split`` ("train" or "dev"). ``limit`` draws a seeded
     random sample (balanced: round-robin over (source, label) groups, so plentiful head pairs do
     not crowd out the long-tail and retrieved ones). ``index`` adds the retrieved hard negatives to
     the general task; ``sources`` picks the general task's kinds of example, ``candidates_per_query``
-    how many synthesis-shaped candidates each judged query gives."""
+    how many synthesis-shaped candidates each judged query gives, ``pair_input`` whether they pair
+    the product with the query or with the rewrite that retrieved it."""
     t = get_task(task)
     source = as_source(source)
     rows = rewrite_examples(source, split) if t.name == "rewrite" else general_examples(source, split, sources, index,
-                                                                                     candidates_per_query=candidates_per_query)
+                                                                                     candidates_per_query=candidates_per_query,
+                                                                                     pair_input=pair_input)
     if not rows:
         raise MissingData(f"{source.name}: no {t.name}-classifier examples for split {split!r}; "
                           + (source.hint("rewrite_examples") if t.name == "rewrite" else source.hint("business_labels")))

@@ -23,6 +23,7 @@ import torch
 from tailsynth.adapters import CompactAdapter
 from tailsynth.classifiers.datasets import GENERAL_SOURCES, ClassifierTask, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
+from tailsynth.paths import CLASSIFIER_FILE
 from tailsynth.thresholds import parse_point
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
 from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, set_threads,
@@ -30,7 +31,6 @@ from tailsynth.training.models import (default_out_dir, load_for_training, save_
 from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cross_entropy, last_token_logits
 from tailsynth.training.train_log import TrainLogger
 
-CLASSIFIER_FILE = "classifier.json"
 
 
 @dataclass

@@ -68,7 +68,12 @@ class StageActor:
             rows = self.stage(queries)
         else:
             inputs = json.loads(rows_json) if rows_json else self.layout.read(previous, shard)
-            rows = self.stage(inputs) if self.name == "retrieve" else self.stage(queries, inputs)
+            if self.name == "retrieve":
+                rows = self.stage(inputs)
+            elif self.name == "general":  # it may judge each pair against its rewrite
+                rows = self.stage(queries, inputs, self.layout.read("filter", shard))
+            else:
+                rows = self.stage(queries, inputs)
         self.layout.write(self.name, shard, rows)
         return rows
 

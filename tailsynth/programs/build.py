@@ -10,7 +10,7 @@ import dspy
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.paths import cache_dir
-from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+from tailsynth.programs.general_relevance import GeneralRelevanceFilter, pair_input_of
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter, numbered_lists
 from tailsynth.programs.synthesis import SynthesisProgram
@@ -87,7 +87,8 @@ class ProgramSpec:
 
     def general_filter(self, scorer: Scorer | None = None) -> GeneralRelevanceFilter:
         scorer = scorer or filter_scorers(self.config)[1]
-        return GeneralRelevanceFilter(scorer, threshold=self.config.general_threshold)
+        return GeneralRelevanceFilter(scorer, threshold=self.config.general_threshold,
+                                      pair_input=pair_input_of(self.config.relevance.model))
 
     def encoder(self):
         from tailsynth.retrieval.encoder import Encoder

@@ -170,7 +170,11 @@ def pair_row(query_id: str, candidate: Row, business_score: float | None, decide
 
 class GeneralFilterStage:
     """The general relevance filter (an LM's p_yes) on the best ``max_per_query`` business survivors
-    of each query; survivors past the cap are marked ``"cap"`` and never scored."""
+    of each query; survivors past the cap are marked ``"cap"`` and never scored.
+
+    A filter whose ``pair_input`` is ``"rewrite"`` judges each pair against the rewrite that
+    retrieved it (``pairs.rewrite_rank`` → ``rewrites.rank``), so the stage takes the queries'
+    rewrite rows too; every caller passes them, whatever the filter reads."""
 
     name = "general"
 
@@ -179,7 +183,25 @@ class GeneralFilterStage:
         self.general_filter, self.catalog = general_filter, catalog
         self.business_threshold, self.max_per_query = business_threshold, max_per_query
 
-    def __call__(self, queries: list[Query], pairs: list[Row]) -> list[Row]:
+    def _texts(self, queries: list[Query], rewrites: list[Row] | None):
+        """(query, pair) → the text the filter reads next to the product."""
+        if self.general_filter.pair_input == "query":
+            return lambda q, p: q.text
+        if rewrites is None:
+            raise ValueError("this general filter judges (rewrite, product) pairs: pass the queries' rewrite rows")
+        by_rank = {(r["query_id"], r["rank"]): r["rewrite"] for r in rewrites}
+        by_rank.update({(q.query_id, 0): q.text for q in queries})  # rank 0 is the query itself
+
+        def text(q: Query, p: Row) -> str:
+            key = (q.query_id, p["rewrite_rank"])
+            if key not in by_rank:
+                raise ValueError(f"pair ({q.query_id!r}, {p['product_id']!r}) names rewrite rank {p['rewrite_rank']}, "
+                                 "which the rewrite rows do not have")
+            return by_rank[key]
+        return text
+
+    def __call__(self, queries: list[Query], pairs: list[Row], rewrites: list[Row] | None = None) -> list[Row]:
+        text_of = self._texts(queries, rewrites)
         groups = by_query(pairs)
         scored, capped, rest = [], [], []
         for q in queries:
@@ -191,7 +213,9 @@ class GeneralFilterStage:
             scored += [(q, p) for p in passed[: self.max_per_query]]
             capped += [{**p, "general_p_yes": None, "kept": False, "decided_by": "cap"} for p in passed[self.max_per_query:]]
             rest += [{**p, "decided_by": "business"} for p in rows if p["business_score"] < self.business_threshold]
-        p_yes = self.general_filter.p_yes([(q.text, self.catalog.text(p["product_id"])) for q, p in scored])
+        if self.general_filter.pair_input == "rewrite":  # pairs of one text adjacent (shared prefix)
+            scored.sort(key=lambda qp: (qp[0].query_id, qp[1]["rewrite_rank"]))
+        p_yes = self.general_filter.p_yes([(text_of(q, p), self.catalog.text(p["product_id"])) for q, p in scored])
         threshold = self.general_filter.threshold
         judged = [{**p, "general_p_yes": float(y), "kept": bool(y >= threshold), "decided_by": "general"}
                   for (_, p), y in zip(scored, p_yes)]

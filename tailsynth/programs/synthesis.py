@@ -94,7 +94,7 @@ class SynthesisProgram(dspy.Module):
         """One query, in memory: the submodules composed directly, kept pairs with their provenance."""
         stage, q = self.stages(), [Query("q0", query)]
         rewrites = stage["filter"](q, stage["rewrite"](q))
-        pairs = stage["general"](q, stage["business"](q, stage["retrieve"](rewrites)))
+        pairs = stage["general"](q, stage["business"](q, stage["retrieve"](rewrites)), rewrites)
         found_by = {r["rank"]: r["rewrite"] for r in rewrites}
         kept = sorted((p for p in pairs if p["kept"]), key=lambda p: (-p["general_p_yes"], p["product_id"]))
         return dspy.Prediction(pairs=[
@@ -153,8 +153,8 @@ class SynthesisProgram(dspy.Module):
         return {"pairs": as_tuples(run_id, "pairs", self._stages["business"](chunk, rows))}
 
     def _general(self, run_id: str, chunk: list[Query], store: Store) -> dict:
-        rows = _read(store, "pairs", run_id, chunk)
-        return {"pairs": as_tuples(run_id, "pairs", self._stages["general"](chunk, rows))}
+        rows, rewrites = _read(store, "pairs", run_id, chunk), _read(store, "rewrites", run_id, chunk)
+        return {"pairs": as_tuples(run_id, "pairs", self._stages["general"](chunk, rows, rewrites))}
 
 
 def _read(store: Store, table: str, run_id: str, chunk: list[Query], where: str = "") -> list[dict]:

@@ -271,3 +271,56 @@ def test_candidates_per_query_sets_how_many_candidates_each_judged_query_gives(s
         assert max(counts[per_query].values()) <= per_query * 2  # a text shared by two dev queries gives both their rows
     assert sum(counts[12].values()) > 2 * sum(counts[4].values())
     assert set(counts[4]) == set(counts[12])  # the same judged queries, more candidates each
+
+
+def test_rewrite_input_candidates_pair_each_product_with_the_text_that_retrieved_it(small_world, tmp_path):
+    from tailsynth.classifiers.datasets import candidate_pairs
+    from tailsynth.demo import world_catalog
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tailsynth.sources import as_source
+    from tests.encoders import HashEncoder
+
+    catalog = world_catalog(small_world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path)
+    by_query = candidate_pairs(small_world, "train", index, per_query=6, depth=30)
+    by_rewrite = candidate_pairs(small_world, "train", index, per_query=6, depth=30, pair_input="rewrite")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "query"} for r in rows]  # noqa: E731
+    assert strip(by_rewrite) == strip(by_query)  # the same products and labels, only the text beside them differs
+    good = {r["query_id"]: r["rewrites"][:4] for r in as_source(small_world).rewrite_examples("train")}
+    rows = small_world.query_rows("train")
+    texts = [q["text"] for q in rows]
+    queries = {q["text"]: q for q in rows if texts.count(q["text"]) == 1}  # a repeated text is two queries' rows
+    checked = 0
+    for r in by_rewrite:
+        if r["original_query"] not in queries:
+            continue
+        q = queries[r["original_query"]]
+        searched = [q["text"], *good.get(q["query_id"], [])]
+        best = {h["product_id"]: searched[h["rewrite_index"]] for h in index.search_union([searched], k=30)[0]}
+        assert r["query"] == best[r["product_id"]]
+        checked += r["query"] != r["original_query"]
+    assert checked > len(by_rewrite) // 4  # many are found by a rewrite, not by the query
+
+
+def test_a_rewrite_input_filter_records_its_input_and_the_program_sends_it(small_world, tmp_path):
+    from tailsynth.catalog import Catalog
+    from tailsynth.classifiers.cross_encoder import CrossEncoderClassifierConfig, train_cross_encoder_classifier
+    from tailsynth.config import LMConfig, SynthesisConfig
+    from tailsynth.demo import world_catalog
+    from tailsynth.programs.build import ProgramSpec
+    from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
+    from tailsynth.retrieval.catalog_index import CatalogIndex
+    from tests.encoders import HashEncoder
+
+    catalog = world_catalog(small_world)
+    index = CatalogIndex.build_or_load(catalog.texts, catalog.ids, HashEncoder(), tmp_path / "idx")
+    config = CrossEncoderClassifierConfig(train_examples=32, dev_examples=16, out_dir=str(tmp_path / "ce"),
+                                          sources=("candidates",), pair_input="rewrite",
+                                          model=BusinessRelevanceConfig(epochs=1, batch_size=16, eval_fraction=0.0))
+    out = train_cross_encoder_classifier(small_world, config, index=index)
+    assert json.loads((out / "classifier.json").read_text())["pair_input"] == "rewrite"
+    spec = ProgramSpec(SynthesisConfig(relevance_lm=LMConfig(model=str(out))), Catalog(["p"], ["a product"]))
+    assert spec.general_filter().pair_input == "rewrite"
+    assert ProgramSpec(SynthesisConfig(), Catalog(["p"], ["a product"])).general_filter().pair_input == "query"
+    with pytest.raises(ValueError, match="unknown general filter pair_input"):
+        train_cross_encoder_classifier(small_world, CrossEncoderClassifierConfig(pair_input="title"), index=index)

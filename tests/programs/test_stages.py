@@ -1,5 +1,7 @@
 """The shared stage code: in-memory batches in, rows out; pairs.decided_by says which stage decided."""
 
+import pytest
+
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query
 from tailsynth.programs.stages import BusinessStage, GeneralFilterStage
@@ -85,3 +87,68 @@ def test_candidates_under_their_types_floor_are_rejected_unscored():
                                  business_threshold=0.3, max_per_query=10)(
         [Query("n", "toilet flapper valve", "negative")], [r for r in rows if r["query_id"] == "n"])
     assert {r["product_id"]: r["decided_by"] for r in general}["p2"] == "retrieval"
+
+
+class RecordingScorer(OverlapScorer):
+    """Overlap logits, and the first field of every prompt it judged."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+
+    def _label_logits(self, prompts, labels):
+        self.texts += [m[-1]["content"].splitlines()[0].split(": ", 1)[1] for m in prompts]
+        return super()._label_logits(prompts, labels)
+
+
+def test_a_rewrite_input_filter_judges_each_pair_against_the_rewrite_that_retrieved_it():
+    q = Query("a", "my toilet will not stop running")
+    rewrites = [{"query_id": "a", "rank": 1, "rewrite": "toilet flapper"}, {"query_id": "a", "rank": 2, "rewrite": "led bulb"}]
+    pairs = [{**p, "rewrite_rank": rank} for p, rank in zip(_pairs("a", {"p1": 0.9, "p5": 0.8, "p2": 0.7}), (1, 2, 0))]
+    scorer = RecordingScorer()
+    stage = GeneralFilterStage(GeneralRelevanceFilter(scorer, threshold=0.5, pair_input="rewrite"), CATALOG,
+                               business_threshold=0.3, max_per_query=10)
+    rows = {r["product_id"]: r for r in stage([q], pairs, rewrites)}
+    assert sorted(scorer.texts) == sorted(["toilet flapper", "led bulb", q.text])  # rank 0 is the query itself
+    # "led bulb" shares words with the LED bulb it retrieved; against the query that pair would score 0
+    assert rows["p5"]["general_p_yes"] > 0.5 and rows["p5"]["kept"]
+    query_scorer = RecordingScorer()
+    by_query = GeneralFilterStage(GeneralRelevanceFilter(query_scorer, threshold=0.5), CATALOG, 0.3, 10)([q], pairs, rewrites)
+    assert set(query_scorer.texts) == {q.text} and not {r["product_id"]: r for r in by_query}["p5"]["kept"]
+
+
+def test_a_rewrite_input_filter_refuses_pairs_without_their_rewrites():
+    stage = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), pair_input="rewrite"), CATALOG, 0.3, 10)
+    pairs = _pairs("a", {"p1": 0.9})
+    with pytest.raises(ValueError, match="pass the queries' rewrite rows"):
+        stage([Query("a", "toilet")], pairs)
+    with pytest.raises(ValueError, match="rewrite rank 1"):
+        stage([Query("a", "toilet")], pairs, [])
+    with pytest.raises(ValueError, match="unknown general filter pair_input"):
+        GeneralRelevanceFilter(OverlapScorer(), pair_input="title")
+
+
+def test_the_program_reads_a_trained_filters_input_from_its_classifier_json(tmp_path):
+    import json
+
+    from tailsynth.programs.general_relevance import pair_input_of
+
+    assert pair_input_of(None) == "query" and pair_input_of("HuggingFaceTB/SmolLM2-135M") == "query"
+    (tmp_path / "classifier.json").write_text(json.dumps({"task": "general", "pair_input": "rewrite"}))
+    assert pair_input_of(tmp_path) == "rewrite"
+    (tmp_path / "classifier.json").write_text(json.dumps({"task": "general"}))  # trained before the key
+    assert pair_input_of(tmp_path) == "query"
+
+
+def test_a_rewrite_input_run_and_forward_agree(tmp_path):
+    program = make_program(tmp_path)
+    program.general_filter.pair_input = "rewrite"
+    program.general_filter.scorer = scorer = RecordingScorer()
+    store = Store(":memory:")
+    program.run([{"query_id": "q0", "text": "toilet keeps running"}], store, run_id="r", progress=False)
+    judged = store.fetch("SELECT DISTINCT r.rewrite FROM pairs p JOIN rewrites r ON r.run_id = p.run_id "
+                         "AND r.query_id = p.query_id AND r.rank = p.rewrite_rank WHERE p.decided_by = 'general'")
+    assert sorted(set(scorer.texts)) == sorted(t for (t,) in judged)  # each pair read with its own rewrite
+    from_store = store.fetch("SELECT product_id, general_p_yes FROM pairs WHERE kept ORDER BY ALL")
+    in_memory = sorted((p["product_id"], p["general_p_yes"]) for p in program(query="toilet keeps running").pairs)
+    assert in_memory == from_store and in_memory
