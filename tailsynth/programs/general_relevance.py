@@ -7,8 +7,8 @@ What it reads next to the product is its ``pair_input``: the query (``"query"``,
 filter), or the rewrite that retrieved the product (``"rewrite"``). A small filter judging
 (long-tail query, product) misses what the rewrite spells out: "exterior 50 ft extension cable"
 for a query about lights on the porch, against an interior cord of the same words. On the demo's
-dev candidates a MiniLM cross-encoder trained on (rewrite, product) ranks them at AUC 0.87, the
-same model on (query, product) at 0.61 (issue 15's note of 2026-12-03). A trained filter records
+dev candidates a MiniLM cross-encoder trained on (rewrite, product) ranks them at AUC 0.849, the
+same recipe on (query, product) at 0.608 (results/candidate_signals, now and at commit a435793). A trained filter records
 its input in its ``classifier.json`` (``pair_input_of``), so the program sends what it learned on.
 """
 
