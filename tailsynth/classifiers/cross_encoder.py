@@ -54,12 +54,14 @@ class CrossEncoderClassifierConfig:
     out_dir: str | None = None
     """Default: cache_dir()/models/classifier-general-ce."""
 
+    def __post_init__(self) -> None:
+        check_pair_input(self.pair_input)  # a bad [general_filter] fails when the run config loads
+
 
 def train_cross_encoder_classifier(source, config: CrossEncoderClassifierConfig = CrossEncoderClassifierConfig(),
                                    index=None) -> Path:
     """Train, pick the dev thresholds (``calibrate_cross_encoder``), write ``classifier.json``;
     returns the dir. ``config.model.base_model`` may be an earlier output dir, to train on."""
-    check_pair_input(config.pair_input)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir("classifier-general-ce")
     train = examples(source, "general", "train", limit=config.train_examples, seed=config.seed, balanced=True,
                      index=index, sources=config.sources, candidates_per_query=config.train_candidates_per_query,

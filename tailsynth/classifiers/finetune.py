@@ -32,7 +32,6 @@ from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cr
 from tailsynth.training.train_log import TrainLogger
 
 
-
 @dataclass
 class ClassifierConfig:
     base_model: str | None = None

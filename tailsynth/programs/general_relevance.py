@@ -8,8 +8,9 @@ filter), or the rewrite that retrieved the product (``"rewrite"``). A small filt
 (long-tail query, product) misses what the rewrite spells out: "exterior 50 ft extension cable"
 for a query about lights on the porch, against an interior cord of the same words. On the demo's
 dev candidates a MiniLM cross-encoder trained on (rewrite, product) ranks them at AUC 0.849, the
-same recipe on (query, product) at 0.608 (results/candidate_signals, now and at commit a435793). A trained filter records
-its input in its ``classifier.json`` (``pair_input_of``), so the program sends what it learned on.
+same recipe on (query, product) at 0.608 (results/candidate_signals, now and at commit a435793).
+A trained filter records its input in its ``classifier.json`` (``pair_input_of``), so the program
+sends what it learned on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import dspy
 import numpy as np
 
 from tailsynth.paths import CLASSIFIER_FILE
-
 from tailsynth.programs.label_judge import LabelJudge
 from tailsynth.serving.scorer import Scorer
 from tailsynth.signatures import YES_NO, ProductRelevance

@@ -355,8 +355,8 @@ class CalibrationConfig:
     """Recall levels (of the true dev candidates) the two models' thresholds are tried at; 1.0 passes all.
     The general filter's go down to 0.5: one that reads the retrieving rewrite (``pair_input``) is the
     sharpest signal of the program (dev AUC 0.849 against the retrieval score's 0.816,
-    results/candidate_signals), so giving up
-    recall there can keep more pairs at the target than any retrieval floor does."""
+    results/candidate_signals), so giving up recall there can keep more pairs at the target than
+    any retrieval floor does."""
 
     def __post_init__(self) -> None:
         if self.queries_per_type < 1 or self.min_pairs < 1:
