@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from rich.progress import Progress, TextColumn
 
+from tailsynth.progress import work_progress
+
 from tailsynth.paths import minilm_dir
 from tailsynth.thresholds import operating_points
 
@@ -107,7 +109,7 @@ class CrossEncoderRelevance:
         rng = np.random.default_rng(config.seed + 1)
         model.train()
         columns = (*Progress.get_default_columns(), TextColumn("loss {task.fields[loss]:.3f}"))
-        with Progress(*columns, transient=True) as progress:
+        with work_progress(*columns, transient=True) as progress:
             task = progress.add_task("training cross-encoder", total=steps, loss=float("nan"))
             for _ in range(config.epochs):
                 shuffled = train_rows[rng.permutation(len(train_rows))]

@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from rich.progress import Progress
 
+from tailsynth.progress import work_progress
 from tailsynth.retrieval.encoder import TextEncoder
 from tailsynth.retrieval.index import IndexConfig, VectorIndex
 
@@ -44,11 +44,11 @@ def is_built(cache: str | Path) -> bool:
 
 
 def encode_texts(encoder: TextEncoder, texts: list[str], label: str = "encoding") -> np.ndarray:
-    """Encode, showing a rich progress bar when there are more than ``PROGRESS_THRESHOLD`` texts."""
+    """Encode, showing progress (a rich bar, or lines when piped) when there are more than ``PROGRESS_THRESHOLD`` texts."""
     if len(texts) <= PROGRESS_THRESHOLD:
         return encoder.encode(texts)
     chunks = []
-    with Progress(transient=True) as progress:
+    with work_progress(unit="texts", transient=True) as progress:
         task = progress.add_task(label, total=len(texts))
         for start in range(0, len(texts), _CHUNK):
             chunks.append(encoder.encode(texts[start : start + _CHUNK]))

@@ -315,12 +315,14 @@ def train_retriever(
             store.insert("train_log", pending_log, replace=True)
         pending_log.clear()
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from tailsynth.progress import work_progress
 
     columns = [TextColumn(f"[bold]{config.recipe}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn()]
-    with Progress(*columns, disable=not config.show_progress) as progress:
-        task = progress.add_task("train", total=config.steps, completed=step, loss=losses[-1] if losses else math.nan)
+    with work_progress(*columns, enabled=config.show_progress) as progress:
+        task = progress.add_task(config.recipe, total=config.steps, completed=step, loss=losses[-1] if losses else math.nan)
         while step < config.steps:
             optimizer.zero_grad(set_to_none=True)
             step_loss = 0.0
