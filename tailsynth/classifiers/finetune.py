@@ -23,6 +23,7 @@ import torch
 from tailsynth.adapters import CompactAdapter
 from tailsynth.classifiers.datasets import GENERAL_SOURCES, ClassifierTask, examples, get_task
 from tailsynth.classifiers.evaluate import evaluate
+from tailsynth.optim import adamw
 from tailsynth.paths import CLASSIFIER_FILE
 from tailsynth.thresholds import parse_point
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
@@ -89,7 +90,7 @@ def train_classifier(task: str, source, config: ClassifierConfig = ClassifierCon
         summary["baseline"] = evaluate(LocalScorer(config.base_model), t, dev, target_recall=config.target_recall)
     model, tok = load_for_training(config.base_model, config.trainable_layers)
     label_ids = label_token_ids(tok, t.labels)
-    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    opt = adamw(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     logger = TrainLogger(run_id, out_dir, store, live=config.live, title=f"{t.name} relevance classifier")
     rng, start = random.Random(config.seed), time.time()
     for step in range(1, config.steps + 1):

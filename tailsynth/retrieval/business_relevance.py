@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from rich.progress import Progress, TextColumn
 
-from tailsynth.progress import work_progress
-
+from tailsynth.optim import adamw
 from tailsynth.paths import minilm_dir
+from tailsynth.progress import work_progress
 from tailsynth.thresholds import operating_points
 
 CONFIG_FILE = "business_relevance.json"
@@ -101,7 +101,7 @@ class CrossEncoderRelevance:
             config.base_model, num_labels=1, max_length=config.max_length, device=config.device
         )
         loss_fn = BinaryCrossEntropyLoss(model)
-        optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=0.01)
+        optimizer = adamw(_param_groups(model, config), weight_decay=0.01)
         steps = config.epochs * -(-len(train_rows) // config.batch_size)
         scheduler = get_linear_schedule_with_warmup(
             optimizer, int(steps * config.warmup_ratio), steps

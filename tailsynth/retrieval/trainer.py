@@ -33,6 +33,7 @@ from typing import Literal
 
 import torch
 
+from tailsynth.optim import adamw
 from tailsynth.retrieval.losses import InBatchNegativesLoss
 from tailsynth.store import reads
 
@@ -284,7 +285,7 @@ def train_retriever(
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    optimizer = adamw(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.steps, config.warmup_ratio))
     step, losses = 0, []
     if resume:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tailsynth.optim import adamw
 from tailsynth.sources import as_source
 from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, masked_mean_nll, token_logprobs
@@ -92,7 +93,7 @@ def train_pda(source, config: PDAConfig = PDAConfig(), store=None) -> Path:
     if rewrites:
         before["rewrite_ppl_before"] = float(np.median(perplexity(model, tok, rewrites)))
     model.train()
-    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    opt = adamw(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     logger = TrainLogger(config.run_id, out_dir, store, live=config.live, title="PDA continued pre-training")
     rng, start = random.Random(config.seed), time.time()
     for step in range(1, config.steps + 1):

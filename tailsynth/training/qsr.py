@@ -29,6 +29,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from tailsynth.adapters import CompactAdapter
+from tailsynth.optim import adamw
 from tailsynth.serving.local_scorer import label_token_ids
 from tailsynth.signatures import QuerySemanticRelevance
 from tailsynth.sources import as_source
@@ -108,7 +109,7 @@ def train_qsr(source, config: QSRConfig = QSRConfig(), store=None) -> Path:
         model.eval()
         summary.update({f"baseline_{k}": v for k, v in classification_metrics(labels, p_yes(model, tok, held_out)).items()})
         model.train()
-    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    opt = adamw(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     logger = TrainLogger(config.run_id, out_dir, store, live=config.live, title="QSR classifier")
     rng, start = random.Random(config.seed), time.time()
     for step in range(1, config.steps + 1):

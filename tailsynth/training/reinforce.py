@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from transformers import get_scheduler
 
+from tailsynth.optim import adamw
 from tailsynth.programs.rewriter import numbered_lists, write_rewriter_info
 from tailsynth.sources import as_source
 from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, save_model, set_seed,
@@ -276,7 +277,7 @@ def train_rewriter_rl(source, config: RLConfig = RLConfig(), store=None, reward_
     model, tok = load_for_training(policy_path, config.trainable_layers)
     ref, _ = load_for_training(policy_path, 0)
     ref.eval().requires_grad_(False)
-    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    opt = adamw(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     ckpt = out_dir / CHECKPOINT
     start_step = load_checkpoint(ckpt, model, opt) if config.resume and ckpt.exists() else 0
     sched = lr_scheduler(opt, config, start_step)

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from tailsynth.adapters import CompactAdapter
+from tailsynth.optim import adamw
 from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature, write_rewriter_info
 from tailsynth.sources import as_source
 from tailsynth.training.generation import decode, generate_ids
@@ -135,7 +136,7 @@ def train_rewriter_sft(source, config: SFTConfig = SFTConfig(), store=None) -> P
     if config.eval_zero_shot and config.eval_queries:
         zs = evaluate_rewriter(source, model, tok, dev_eval, config.k, config.max_new_tokens)
         summary.update(zero_shot_parse_rate=zs["parse_rate"], zero_shot_rewrite_accuracy=zs["rewrite_accuracy"])
-    opt = torch.optim.AdamW(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
+    opt = adamw(trainable_parameters(model), lr=config.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 5) * max(0.1, 1 - s / max(1, config.steps)))
     logger = TrainLogger(config.run_id, out_dir, store, live=config.live, title="rewriter SFT")
     order, rng, start = [], random.Random(config.seed), time.time()
