@@ -56,7 +56,8 @@ class PlainProgress:
 
 
 def stage_progress(enabled: bool = True, stream: TextIO | None = None):
-    """A rich ``Progress`` on a terminal, ``PlainProgress`` lines (one per chunk) otherwise; silent when not ``enabled``."""
+    """A rich ``Progress`` on a terminal, ``PlainProgress`` lines (one per chunk) otherwise; silent
+    when not ``enabled``."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     return work_progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),

@@ -44,7 +44,7 @@ def is_built(cache: str | Path) -> bool:
 
 
 def encode_texts(encoder: TextEncoder, texts: list[str], label: str = "encoding") -> np.ndarray:
-    """Encode, showing progress (a rich bar, or lines when piped) when there are more than ``PROGRESS_THRESHOLD`` texts."""
+    """Encode, showing progress (a rich bar, or lines when piped) past ``PROGRESS_THRESHOLD`` texts."""
     if len(texts) <= PROGRESS_THRESHOLD:
         return encoder.encode(texts)
     chunks = []

@@ -34,6 +34,7 @@ from typing import Literal
 import torch
 
 from tailsynth.optim import adamw
+from tailsynth.progress import work_progress
 from tailsynth.retrieval.losses import InBatchNegativesLoss
 from tailsynth.store import reads
 
@@ -317,8 +318,6 @@ def train_retriever(
         pending_log.clear()
 
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-    from tailsynth.progress import work_progress
 
     columns = [TextColumn(f"[bold]{config.recipe}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn()]
