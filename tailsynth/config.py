@@ -75,6 +75,10 @@ class SynthesisConfig:
     min_retrieval_score_by_type: dict[str, float] = field(default_factory=dict)
     """Query type → its own floor, over ``min_retrieval_score`` (queries carry ``qtype``). The run's
     ``[calibration]`` chooses both on dev (``tailsynth.calibration``)."""
+    negation_filter: bool = True
+    """Reject, before any model scores them, candidates whose text states what the query rules out
+    ("drywall anchors that aren't nylon" → a nylon anchor; ``programs.negation``,
+    ``decided_by = "negation"``): the retriever and small cross-encoders miss negation."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40

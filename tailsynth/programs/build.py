@@ -132,7 +132,7 @@ class ProgramSpec:
             return stages.RetrievalStage(self.index(), c.top_k)
         if name == "business":
             return stages.BusinessStage(self.business(), self.catalog, c.business_threshold, c.min_retrieval_score,
-                                        c.min_retrieval_score_by_type)
+                                        c.min_retrieval_score_by_type, c.negation_filter)
         if name == "general":
             return stages.GeneralFilterStage(self.general_filter(), self.catalog, c.business_threshold,
                                              c.max_general_per_query)

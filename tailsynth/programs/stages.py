@@ -8,7 +8,8 @@ Ray engine (``tailsynth.engines.ray``: the same stages as actor pools writing Pa
 Stages hold models but no store, so where a batch comes from and where its rows go is the
 caller's business.
 
-Decisions on candidates are recorded in ``pairs.decided_by``: ``"retrieval"`` (its retrieval score
+Decisions on candidates are recorded in ``pairs.decided_by``: ``"negation"`` (its text states what
+the query rules out, ``programs.negation``: never scored), ``"retrieval"`` (its retrieval score
 is below the query type's floor, ``SynthesisConfig.min_retrieval_score``: never scored),
 ``"business"`` (rejected by the business relevance model), ``"cap"`` (passed it but ranked past ``max_general_per_query``, never
 scored by the general filter) or ``"general"`` (scored by it; ``kept`` says whether it passed).
@@ -22,6 +23,7 @@ from typing import Any
 
 from tailsynth.catalog import Catalog
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+from tailsynth.programs.negation import excluded_terms, violates
 from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
@@ -32,7 +34,9 @@ Row = dict[str, Any]
 STAGES = ("rewrite", "filter", "retrieve", "business", "general")
 """Stage names, in order; also the progress markers of the DuckDB store."""
 
-DECIDED_BY = ("retrieval", "business", "cap", "general")
+DECIDED_BY = ("negation", "retrieval", "business", "cap", "general")
+UNSCORED = ("negation", "retrieval")
+"""Decisions made before the business model: those candidates carry no scores."""
 
 
 def by_query(rows: Iterable[Row]) -> dict[str, list[Row]]:
@@ -127,7 +131,9 @@ class BusinessStage:
     """Score each candidate against the ORIGINAL query with the business relevance cross-encoder;
     below ``threshold`` it is rejected here (``decided_by = "business"``).
 
-    Before that, the cheap filter: a candidate whose retrieval score (``ann_score``, the similarity
+    Before that, the cheap filters. With ``negation``, a candidate whose text states what the
+    query rules out ("not nylon" → a nylon product) is rejected unscored (``decided_by =
+    "negation"``, ``programs.negation``). Then a candidate whose retrieval score (``ann_score``, the similarity
     of the product to the rewrite that ranked it best) is below its query type's floor is rejected
     unscored (``decided_by = "retrieval"``, ``business_score`` NULL). A close match to a rewrite
     written in product language is the strongest relevance signal the program has when the
@@ -136,10 +142,10 @@ class BusinessStage:
     name = "business"
 
     def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
-                 floor_by_type: dict[str, float] | None = None):
+                 floor_by_type: dict[str, float] | None = None, negation: bool = False):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
-        self.floor, self.floor_by_type = floor, dict(floor_by_type or {})
+        self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
 
     def floor_for(self, qtype: str | None) -> float | None:
         return self.floor_by_type.get(qtype, self.floor) if qtype is not None else self.floor
@@ -149,6 +155,11 @@ class BusinessStage:
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
+            terms = excluded_terms(q.text) if self.negation else ()
+            if terms:
+                ruled_out = [c for c in cands if violates(terms, self.catalog.text(c["product_id"]))]
+                rows += [pair_row(q.query_id, c, None, "negation") for c in ruled_out]
+                cands = [c for c in cands if c not in ruled_out]
             floor = self.floor_for(q.qtype)
             low = [c for c in cands if floor is not None and c["ann_score"] < floor]
             cands = [c for c in cands if floor is None or c["ann_score"] >= floor]
@@ -206,8 +217,8 @@ class GeneralFilterStage:
         scored, capped, rest = [], [], []
         for q in queries:
             rows = groups.get(q.query_id, [])
-            rest += [p for p in rows if p["decided_by"] == "retrieval"]
-            rows = [p for p in rows if p["decided_by"] != "retrieval"]
+            rest += [p for p in rows if p["decided_by"] in UNSCORED]
+            rows = [p for p in rows if p["decided_by"] not in UNSCORED]
             passed = sorted((p for p in rows if p["business_score"] >= self.business_threshold),
                             key=lambda p: (-p["business_score"], p["product_id"]))
             scored += [(q, p) for p in passed[: self.max_per_query]]

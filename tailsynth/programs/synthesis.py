@@ -85,7 +85,7 @@ class SynthesisProgram(dspy.Module):
             "filter": RewriteFilterStage(self.rewrite_filter),
             "retrieve": RetrievalStage(self.index, c.top_k),
             "business": BusinessStage(self.business, self.catalog, c.business_threshold, c.min_retrieval_score,
-                                      c.min_retrieval_score_by_type),
+                                      c.min_retrieval_score_by_type, c.negation_filter),
             "general": GeneralFilterStage(self.general_filter, self.catalog, c.business_threshold, c.max_general_per_query),
         }
 

@@ -47,7 +47,7 @@ KEPT_PAIRS_SQL = (
 )
 
 HARD_NEGATIVES_SQL = (
-    # A real reject: the business model or the general filter said no. A candidate over
+    # A real reject: the negation rule, the business model or the general filter said no. A candidate over
     # max_general_per_query ('cap') or under the retrieval floor ('retrieval') was never judged, so it is no negative. NULL decided_by with
     # kept = FALSE only occurs in stores written before the column existed.
     "SELECT query_id, product_id FROM pairs WHERE run_id = ? AND kept = FALSE "
@@ -77,7 +77,7 @@ def kept_pairs(store, run_id: str) -> list[tuple[str, str, str]]:
 
 
 def hard_negatives(store, run_id: str, max_negatives: int = 4, max_negative_rank: int = 50) -> dict[str, list[str]]:
-    """Query id → ids of its rejected (``decided_by`` business or general) but well-ranked
+    """Query id → ids of its rejected (``decided_by`` negation, business or general) but well-ranked
     candidates, best ANN rank first, at most ``max_negatives``."""
     negatives: dict[str, list[str]] = {}
     for qid, pid in store.fetch(HARD_NEGATIVES_SQL, [run_id, max_negative_rank]):

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS pairs (
     decided_by VARCHAR,
     PRIMARY KEY (run_id, query_id, product_id)
 );
--- 'retrieval' | 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
+-- 'negation' | 'retrieval' | 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
 -- written before the column existed).
 ALTER TABLE pairs ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
 CREATE TABLE IF NOT EXISTS eval_results (
@@ -66,12 +66,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order.
 
-``pairs.decided_by`` names the stage that decided a candidate: 'retrieval' (its ann_score under the
+``pairs.decided_by`` names the stage that decided a candidate: 'negation' (its text states what the
+query rules out, never scored; business_score NULL), 'retrieval' (its ann_score under the
 query type's floor, never scored; business_score NULL), 'business' (business_score below
 the threshold), 'cap' (passed it but over max_general_per_query, never scored by the general
 filter), 'general' (scored by the general filter; ``kept`` says whether it passed). NULL only
 between the business and general stages of an unfinished run. Hard negatives are
-``NOT kept AND decided_by IN ('business', 'general')``."""
+``NOT kept AND decided_by IN ('negation', 'business', 'general')``."""
 
 ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"pairs": ("decided_by",)}
 """Trailing columns added after a table's first version; an insert may leave them out."""

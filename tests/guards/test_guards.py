@@ -22,7 +22,9 @@ TRUTH = {("a", "p1"), ("a", "p2"), ("b", "p3"), ("c", "p7")}
 
 def _run(tmp_path, name, **config):
     store = Store(tmp_path / f"{name}.duckdb")
-    make_program(tmp_path / name, **config).run(QUERIES, store, run_id=name, progress=False)
+    # The fixture's shares were laid out before the negation rule existed; it would take the oil based
+    # paint of "paint not oil based" out of the business scores these checks read.
+    make_program(tmp_path / name, negation_filter=False, **config).run(QUERIES, store, run_id=name, progress=False)
     return store
 
 

@@ -42,9 +42,13 @@ def test_run_writes_decided_by_for_every_value(tmp_path):
     store = Store(":memory:")
     make_program(tmp_path, max_general_per_query=1).run(QUERIES, store, run_id="r", progress=False)
     rows = store.fetch_dicts("SELECT decided_by, kept, general_p_yes, business_score FROM pairs WHERE run_id = 'r'")
-    assert {r["decided_by"] for r in rows} == {"business", "cap", "general"}
+    assert {r["decided_by"] for r in rows} == {"negation", "business", "cap", "general"}
+    negation = store.fetch("SELECT query_id, product_id FROM pairs WHERE decided_by = 'negation'")
+    assert negation == [("b", "p4")]  # "paint not oil based": the oil based enamel, never scored
     for r in rows:
-        if r["decided_by"] == "business":
+        if r["decided_by"] == "negation":
+            assert r["business_score"] is None and not r["kept"] and r["general_p_yes"] is None
+        elif r["decided_by"] == "business":
             assert r["business_score"] < 0.3 and not r["kept"] and r["general_p_yes"] is None
         elif r["decided_by"] == "cap":
             assert r["business_score"] >= 0.3 and not r["kept"] and r["general_p_yes"] is None
@@ -152,3 +156,27 @@ def test_a_rewrite_input_run_and_forward_agree(tmp_path):
     from_store = store.fetch("SELECT product_id, general_p_yes FROM pairs WHERE kept ORDER BY ALL")
     in_memory = sorted((p["product_id"], p["general_p_yes"]) for p in program(query="toilet keeps running").pairs)
     assert in_memory == from_store and in_memory
+
+
+def test_candidates_stating_what_the_query_rules_out_are_rejected_unscored():
+    class Counting(OverlapBusiness):
+        def __init__(self):
+            self.seen: list = []
+
+        def score(self, query, texts):
+            self.seen.extend(texts)
+            return super().score(query, texts)
+
+    q = Query("n", "LED bulb that is not dimmable", "negative")
+    cands = [{"query_id": "n", "product_id": p, "rewrite_rank": 1, "ann_rank": i, "ann_score": 0.9}
+             for i, p in enumerate(("p5", "p6"), 1)]  # p5 "non dimmable", p6 "dimmable"
+    business = Counting()
+    rows = BusinessStage(business, CATALOG, threshold=0.0, negation=True)([q], cands)
+    by = {r["product_id"]: r for r in rows}
+    assert by["p6"]["decided_by"] == "negation" and by["p6"]["business_score"] is None and not by["p6"]["kept"]
+    assert by["p5"]["decided_by"] is None and business.seen == [CATALOG.text("p5")]  # only p5 was scored
+    general = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), threshold=0.0), CATALOG,
+                                 business_threshold=0.0, max_per_query=10)([q], rows)
+    assert {r["product_id"]: r["decided_by"] for r in general} == {"p5": "general", "p6": "negation"}
+    off = BusinessStage(OverlapBusiness(), CATALOG, threshold=0.0)([q], cands)  # the rule is opt-in on the stage
+    assert all(r["decided_by"] is None for r in off)

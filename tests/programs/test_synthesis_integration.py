@@ -68,3 +68,22 @@ def test_few_shot_demos_go_to_the_packaged_or_served_rewriter_not_a_fine_tuned_o
     assert demos_for(small_world, served) == packaged
     assert demos_for(small_world, SynthesisConfig(rewriter=LMConfig(model=str(tmp_path)))) is None
 
+
+
+def test_the_negation_rule_rejects_what_negative_queries_rule_out(small_world, business_dir, tmp_path):
+    from tailsynth.programs.negation import excluded_terms, violates
+
+    catalog = world_catalog(small_world)
+    config = SynthesisConfig(k=3, top_k=50, rewrite_max_tokens=32, max_general_per_query=8,
+                             business_model=str(business_dir), business_threshold=0.2, general_threshold=0.2)
+    queries = [q for q in small_world.query_rows("test", qtype="negative") if excluded_terms(q["text"])][:2]
+    assert len(queries) == 2
+    with Store(tmp_path / "store.duckdb") as store:
+        run_id = build_program(config, catalog).run(queries, store, progress=False).run_id
+        rows = store.fetch("SELECT p.query_id, q.text, p.product_id, p.decided_by, p.business_score, p.kept FROM pairs p "
+                           "JOIN queries q USING (run_id, query_id) WHERE p.run_id = ?", [run_id])
+    ruled_out = [r for r in rows if violates(excluded_terms(r[1]), catalog.text(r[2]))]
+    assert ruled_out, "the retriever found products stating the negated property (it reads past the negation)"
+    assert all(r[3] == "negation" and r[4] is None and not r[5] for r in ruled_out)
+    assert all(r[3] != "negation" for r in rows if r not in ruled_out)
+    assert all(small_world.judge(r[0], [r[2]]) == [False] for r in ruled_out)  # each one is wrong by the truth
