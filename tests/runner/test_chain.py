@@ -141,9 +141,10 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert model_ids["relevance"] == chain["general_filter"].path
     assert (syn["business_threshold"], syn["general_threshold"], syn["min_retrieval_score"]) == pytest.approx(
         (chosen["business_threshold"], chosen["general_threshold"], chosen["floor"]))
-    with Store(config.output.store, read_only=True) as store:  # the dev run scored every candidate with both models
-        dev = store.fetch("SELECT count(*), count(general_p_yes), count(DISTINCT query_id) FROM pairs WHERE run_id = ?",
-                          [chosen["run_id"]])[0]
+    # the dev run scored with both models every candidate the negation rule leaves (it is no threshold: it stays on)
+    with Store(config.output.store, read_only=True) as store:
+        dev = store.fetch("SELECT count(*) FILTER (WHERE decided_by IS DISTINCT FROM 'negation'), count(general_p_yes), "
+                          "count(DISTINCT query_id) FROM pairs WHERE run_id = ?", [chosen["run_id"]])[0]
         kinds = dict(store.fetch("SELECT run_id, kind FROM runs"))
     assert kinds[chosen["run_id"]] == "calibration" and kinds[pipeline.synthesis_run_id(config, keys)] == "synthesis"
     assert dev[0] == dev[1] > 0 and dev[2] == chosen["queries"] == 4

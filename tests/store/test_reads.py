@@ -47,3 +47,11 @@ def test_settings_come_from_the_run_else_the_config_default():
         assert reads.business_threshold(s, "r") == 0.5
         assert reads.top_k(s, "r") == SynthesisConfig().top_k  # not recorded: the one default
         assert reads.latest_synthesis_run(s) == "r"
+
+
+def test_a_negation_reject_is_a_hard_negative_and_a_retrieval_floor_reject_is_not():
+    with _store() as s:
+        s.con.execute("UPDATE pairs SET decided_by = 'negation', business_score = NULL WHERE product_id = 'p2'")
+        s.con.execute("UPDATE pairs SET decided_by = 'retrieval', business_score = NULL WHERE product_id = 'p4'")
+        assert reads.hard_negatives(s, "r") == {"q1": ["p2"]}
+        assert reads.funnel_by_type(s, "r")["qa"]["business_pass"] == 2  # an unscored reject does not pass
