@@ -393,6 +393,11 @@ CALIBRATED = {"chain": ("business_operating_point", "general_operating_point"),
 ``synthesis`` ones are also left out of the synthesis key, which names the calibration instead."""
 
 
+TRAVEL_WITH_REWRITER = ("k", "rewrite_demo_selection", "rewrite_demos")
+"""``[synthesis]`` settings of how the rewriter is prompted: beside ``[models] from_run`` they are
+the other run's (its rewriter was trained and chosen with them), refused in this one."""
+
+
 def _check_chain_sections(data: dict[str, Any]) -> None:
     """Refuse keys the chain sets itself, and thresholds a trained filter's operating point sets;
     ``[models] rewriter = "DIR"`` is short for ``[models.rewriter] model = "DIR"``."""
@@ -415,6 +420,11 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
             if clash:
                 raise ValueError(f"[{section}] {clash}: [calibration] chooses them on the dev run; leave them out")
     models = data.get("models") or {}
+    if models.get("from_run"):
+        clash = sorted(set(TRAVEL_WITH_REWRITER + ("general_threshold",)) & set(synthesis))
+        if clash:
+            raise ValueError(f"[synthesis] {clash}: [models] from_run brings them with its rewriter and general "
+                             "filter (runner.pipeline.rewriter_home); leave them out")
     for name in ("rewriter", "general", "rewrite_filter", "relevance"):
         if isinstance(models.get(name), str):
             models[name] = {"model": models[name]}

@@ -39,7 +39,7 @@ from tailsynth.runner import calibrate
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
-from tailsynth.runner.config import CALIBRATED, RunConfig, file_key, fingerprint, load_run_config
+from tailsynth.runner.config import CALIBRATED, TRAVEL_WITH_REWRITER, RunConfig, file_key, fingerprint, load_run_config
 from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, Problem, RunData, check_data
@@ -81,13 +81,20 @@ def stage_keys(config: RunConfig) -> Keys:
         syn_cfg["business_threshold"] = f"operating point {config.chain.business_operating_point}"
     syn_cfg.update({k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
                     for k, v in chain_mod.synthesis_models(config, chain, for_key=True).items()})
-    demo_pool = chain_mod.source_key(config) if config.synthesis.rewrite_demo_selection == "nearest" else None
+    home = rewriter_home(config)
+    syn_cfg.update({name: getattr(home.synthesis, name) for name in TRAVEL_WITH_REWRITER})
+    demo_pool = chain_mod.source_key(home) if home.synthesis.rewrite_demo_selection == "nearest" else None
     calibration = None
     if config.calibration is not None:  # the thresholds and floors are chosen on the dev run
         for name in CALIBRATED["synthesis"]:
             syn_cfg.pop(name, None)
         calibration = fingerprint(config.calibration, syn_cfg, catalog, demo_pool, chain_mod.source_key(config))
         syn_cfg["operating_point"] = f"calibrated {calibration}"
+    travelled = travelled_calibration_key(config)
+    if travelled:  # the other run's dev calibration: its rewriter, general threshold and floors
+        for name in CALIBRATED["synthesis"][1:]:
+            syn_cfg.pop(name, None)
+        syn_cfg["operating_point"] = f"from run {home.name}: calibrated {travelled}"
     synthesis = fingerprint(syn_cfg, file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
     retrievers = fingerprint(retriever_config(config).weights_key(), file_key(d.baseline_pairs), synthesis)
     judge = file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
@@ -99,9 +106,30 @@ def stage_keys(config: RunConfig) -> Keys:
     return Keys(business, synthesis, retrievers, evaluate, chain, table3, calibration)
 
 
-def _typing_key(config: RunConfig) -> str | None:
-    """The training queries' types come from the demo world with a demo chain source (else as the files say)."""
-    return "world-qtypes" if config.chain.source == "demo" else None
+def _typing_key(config: RunConfig) -> str:
+    """The training queries' types come from the demo world with a demo chain source, else from the
+    files, the missing ones classified by ``[eval] qtype_method`` (``train_queries``)."""
+    return "world-qtypes" if config.chain.source == "demo" else f"files, else {config.eval.qtype_method}"
+
+
+# ------------------------------------------------------------------------------------ models that travel
+def rewriter_home(config: RunConfig) -> RunConfig:
+    """The run whose rewriter synthesis uses: ``[models] from_run``'s, else this one."""
+    return load_run_config(config.models.from_run) if config.models.from_run else config
+
+
+def travelled_calibration_key(config: RunConfig) -> str | None:
+    """The calibration key of ``[models] from_run``'s run when that run calibrates on its dev
+    queries (None otherwise): the operating point travels with its models. Raises ``RunError``
+    when that calibration has not run yet."""
+    home = rewriter_home(config)
+    if home is config or home.calibration is None:
+        return None
+    key = stage_keys(home).calibration
+    if not (calibrate.calibration_dir(home, key) / calibrate.RESULT).exists():
+        raise RunError(f"[models] from_run = {config.models.from_run}: its calibration has not run yet; "
+                       f"run `tailsynth run --config {config.models.from_run}` first")
+    return key
 
 
 def active_stages(config: RunConfig, keys: Keys) -> list[str]:
@@ -238,7 +266,7 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
     """Validate every input file and say, per stage, whether it is done or to run."""
     config = _prepare(config)
     data, problems = check_data(config)
-    problems = problems + _engine_problems(config) + _calibration_problems(config)
+    problems = problems + _engine_problems(config) + _calibration_problems(config) + _travel_problems(config)
     keys = stage_keys(config)
     details = {s: f"{c.mode}: {c.note or c.path}" for s, c in keys.chain.items()}
     details |= {
@@ -248,7 +276,8 @@ def make_plan(config: RunConfig | str | Path) -> tuple[Plan, RunData | None]:
                     f"-> {business_dir(config, keys.business)}",
         "synthesis": f"run {synthesis_run_id(config, keys)} over {data.counts['train_queries'] if data else '?'} "
                      f"training queries -> " + (f"{shard_root(config)} (ray, {config.engine.num_workers} worker(s) "
-                                                f"per stage)" if config.engine.kind == "ray" else config.output.store),
+                                                f"per stage)" if config.engine.kind == "ray" else config.output.store)
+                     + _travel_note(config),
         "calibration": (f"the program on {config.calibration.queries_per_type} dev queries per type, every filter open "
                         f"-> operating point at precision {config.calibration.target_precision}"
                         if config.calibration else ""),
@@ -282,6 +311,27 @@ def _calibration_problems(config: RunConfig) -> list[Problem]:
         return []
     return [Problem("[calibration]", "needs judged dev queries, which only [chain] source = \"demo\" has; leave "
                                      "[calibration] out and set [chain] business_operating_point / general_operating_point")]
+
+
+def _travel_note(config: RunConfig) -> str:
+    try:
+        key = travelled_calibration_key(config)
+    except RunError as err:
+        return f"; {err}"
+    if not key:
+        return ""
+    rewriter, _ = calibrate.load(rewriter_home(config), key)
+    return f", at run {rewriter_home(config).name}'s dev operating point (rewriter: {rewriter})"
+
+
+def _travel_problems(config: RunConfig) -> list[Problem]:
+    if not config.models.from_run or rewriter_home(config).calibration is None:
+        return []
+    s = config.synthesis
+    if s.min_retrieval_score is None and not s.min_retrieval_score_by_type:
+        return []
+    return [Problem("[synthesis]", f"min_retrieval_score(_by_type): [models] from_run = {config.models.from_run} "
+                                   "calibrates them on its dev queries; leave them out")]
 
 
 def plan(config: RunConfig | str | Path) -> Plan:
@@ -393,24 +443,34 @@ def run_synthesis_config(config: RunConfig, keys: Keys):
     if keys.calibration:
         rewriter, chosen = calibrate.load(config, keys.calibration)
         return calibrate.applied(_with_rewriter(config, keys, rewriter), chosen)
-    base = config.synthesis_config(business_dir(config, keys.business))
-    return dataclasses.replace(base, business_threshold=business_threshold(config, keys),
-                               **chain_mod.synthesis_models(config, keys.chain))
+    travelled = travelled_calibration_key(config)
+    if travelled:  # the other run's operating point; the business model (and its threshold) is this run's own
+        home = rewriter_home(config)
+        rewriter, chosen = calibrate.load(home, travelled)
+        return dataclasses.replace(calibrate.applied(_with_rewriter(config, keys, rewriter), chosen),
+                                   business_threshold=business_threshold(config, keys))
+    base = _with_rewriter(config, keys, "chain")
+    return dataclasses.replace(base, business_threshold=business_threshold(config, keys))
 
 
 def _with_rewriter(config: RunConfig, keys: Keys, rewriter: str):
     """The synthesis config with the chain's models and ``rewriter`` (a ``[calibration] rewriters``
-    name: the chain's trained one, or ``[models.rewriter]`` as configured)."""
+    name: the chain's trained one, or ``[models.rewriter]`` as configured, in the run the rewriter
+    comes from: ``rewriter_home``), prompted as that run prompts it (``TRAVEL_WITH_REWRITER``)."""
+    home = rewriter_home(config)
     models = chain_mod.synthesis_models(config, keys.chain)
     if rewriter == "configured":
-        models.pop("rewriter", None)
+        models["rewriter"] = home.models.rewriter
+    models.update({name: getattr(home.synthesis, name) for name in TRAVEL_WITH_REWRITER})
     return dataclasses.replace(config.synthesis_config(business_dir(config, keys.business)), **models)
 
 
 def train_queries(config: RunConfig, data: RunData) -> list[dict]:
     """The training queries, typed by the demo world when the chain trains on it (its truth), as given otherwise."""
-    if config.chain.source != "demo":
-        return data.train_queries
+    if config.chain.source != "demo":  # the per-type floors need a type: classified where the files give none
+        from tailsynth.sources.files import typed_queries
+
+        return typed_queries({"train": [dict(q) for q in data.train_queries]}, config.eval.qtype_method)["train"]
     truth = chain_mod.world_query_types(config)
     return [{**q, "qtype": q.get("qtype") or truth.get(q["query_id"])} for q in data.train_queries]
 
@@ -420,6 +480,7 @@ def rewrite_pool(config: RunConfig) -> list:
     = "nearest"`` picks each query's demos from (a demo chain leaves the synthesized queries out)."""
     from tailsynth.programs.for_source import rewrite_pool as pool_of
 
+    config = rewriter_home(config)  # the demos travel with the rewriter
     pool = pool_of(chain_mod.chain_source(config), config.synthesis.k)
     if not pool:
         raise RunError("[synthesis] rewrite_demo_selection = 'nearest' needs annotated rewrite examples "
@@ -516,6 +577,11 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
     if keys.calibration:
         path = calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT
         report.details["calibration"] = json.loads(path.read_text())
+    elif travelled := travelled_calibration_key(config):
+        home = rewriter_home(config)
+        path = calibrate.calibration_dir(home, travelled) / calibrate.RESULT
+        report.details["calibration"] = json.loads(path.read_text()) | {
+            "from_run": home.name, "business_threshold_here": business_threshold(config, keys)}
     report.details["eval_run_id"] = eval_run_id(config, keys)
     report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
     report.details["retrievers"] = {}

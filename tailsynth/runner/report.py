@@ -80,9 +80,15 @@ def _calibration(d: dict) -> list[str]:
 
     floors = ", ".join(f"{t} {shown(f)}" for t, f in sorted(c["floor_by_type"].items()))
     default = shown(c["floor"])
-    lines = ["", f"## Operating point chosen on dev (run `{c['run_id']}`, {c['queries']} dev queries, every filter open)", "",
-             f"Business threshold {c['business_threshold']:.3f} (recall {c['business_recall']:.2f} of the true dev "
-             f"candidates), general threshold {c['general_threshold']:.3f} (recall {c['general_recall']:.2f} of those "
+    where = f"run `{c['run_id']}`, {c['queries']} dev queries, every filter open"
+    business = (f"Business threshold {c['business_threshold']:.3f} (recall {c['business_recall']:.2f} of the true dev "
+                f"candidates)")
+    if c.get("from_run"):  # the other run's dev calibration, applied here with this run's business model
+        where = f"in run {c['from_run']}: {where}; applied here with this run's own business model"
+        business = (f"Business threshold here {c['business_threshold_here']:.3f} (this run's own model; "
+                    f"{c['from_run']} chose {c['business_threshold']:.3f} at recall {c['business_recall']:.2f})")
+    lines = ["", f"## Operating point chosen on dev ({where})", "",
+             f"{business}, general threshold {c['general_threshold']:.3f} (recall {c['general_recall']:.2f} of those "
              f"passing), retrieval-score floors: {floors or 'none per type'}; otherwise {default}.", "",
              "| type | dev candidates | true | kept | kept true | precision | target reached |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
