@@ -2,12 +2,14 @@
 run's operating points, and refuses while that chain is not trained."""
 
 import json
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
 
 from tailsynth.runner import chain as chain_mod
-from tailsynth.runner import pipeline
+from tailsynth.runner import calibrate, pipeline
+from tailsynth.calibration import Calibration
 from tailsynth.runner.config import load_run_config
 
 FILES = {"catalog": ("catalog.csv", 'id_col = "product_id"\ntitle_col = "title"'),
@@ -73,3 +75,87 @@ def test_from_run_gives_the_trained_rewriter_and_filters_at_that_runs_operating_
     keys = pipeline.stage_keys(user)
     assert [s for s in pipeline.active_stages(user, keys) if s in chain_mod.MODEL_STAGES] == ["sft", "rewrite_filter", "general_filter"]
     assert keys.table3 is None
+
+
+CALIBRATED_TEACHER = """
+[demo]
+dir = "{dir}"
+[chain]
+source = "demo"
+[calibration]
+queries_per_type = 2
+rewriters = ["chain", "configured"]
+[synthesis]
+k = 3
+rewrite_demo_selection = "nearest"
+rewrite_demos = 2
+[sft]
+steps = 2
+[general_filter]
+train_examples = 64
+"""
+
+
+def _calibrated_teacher(tmp_path: Path) -> Path:
+    toml = _toml(tmp_path, "teacher", CALIBRATED_TEACHER.format(dir=tmp_path / "teacher" / "data"))
+    theirs = chain_mod.resolve(load_run_config(toml))
+    _finish(theirs["sft"])
+    _finish(theirs["general_filter"], {"task": "general", "filter_threshold": 0.5,
+                                       "dev": {"operating_points": {"precision=0.9": {"threshold": 0.5}}}})
+    return toml
+
+
+def _write_calibration(teacher_toml: Path, rewriter: str) -> Calibration:
+    teacher = load_run_config(teacher_toml)
+    chosen = Calibration(business_recall=1.0, business_threshold=0.0, general_recall=0.7, general_threshold=0.68,
+                         floor=0.6, floor_by_type={"qa": 0.45, "alternative": 0.79})
+    out = calibrate.calibration_dir(teacher, pipeline.stage_keys(teacher).calibration)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / calibrate.RESULT).write_text(json.dumps({"run_id": "teacher-cal", "queries": 8, "rewriter": rewriter,
+                                                    "rewriters": {}, **chosen.to_dict()}))
+    return chosen
+
+
+def test_from_run_applies_the_other_runs_dev_calibration_with_its_own_business_threshold(tmp_path):
+    teacher_toml = _calibrated_teacher(tmp_path)
+    user = load_run_config(_toml(tmp_path, "user", f'[models]\nfrom_run = "{teacher_toml}"\n'
+                                                    '[synthesis]\nbusiness_threshold = 0.25\ntop_k = 7'))
+    with pytest.raises(pipeline.RunError, match="calibration has not run yet"):
+        pipeline.stage_keys(user)
+
+    chosen = _write_calibration(teacher_toml, "configured")
+    keys = pipeline.stage_keys(user)
+    syn = pipeline.run_synthesis_config(user, keys)
+    assert syn.rewriter == load_run_config(teacher_toml).models.rewriter  # the teacher's configured (packaged) one, as its dev run chose
+    assert syn.rewriter.model is None
+    assert (syn.k, syn.rewrite_demo_selection, syn.rewrite_demos) == (3, "nearest", 2)  # prompted as the teacher prompts it
+    assert syn.top_k == 7  # this run's own retrieval setting
+    assert syn.relevance_lm.model == chain_mod.resolve(user)["general_filter"].path
+    assert syn.general_threshold == pytest.approx(chosen.general_threshold)  # not the filter's stored 0.5
+    assert syn.min_retrieval_score == pytest.approx(chosen.floor)
+    assert syn.min_retrieval_score_by_type == chosen.floor_by_type
+    assert syn.business_threshold == pytest.approx(0.25)  # the business model is this run's own
+
+    _write_calibration(teacher_toml, "chain")
+    assert pipeline.run_synthesis_config(user, keys).rewriter.model == chain_mod.resolve(user)["sft"].path
+
+
+def test_from_run_refuses_the_settings_that_travel(tmp_path):
+    teacher_toml = _calibrated_teacher(tmp_path)
+    _write_calibration(teacher_toml, "chain")
+    for setting in ("k = 4", 'rewrite_demo_selection = "fixed"', "general_threshold = 0.3"):
+        with pytest.raises(ValueError, match="from_run brings them"):
+            load_run_config(_toml(tmp_path, "user", f'[models]\nfrom_run = "{teacher_toml}"\n[synthesis]\n{setting}'))
+    user = load_run_config(_toml(tmp_path, "user", f'[models]\nfrom_run = "{teacher_toml}"\n[synthesis]\n'
+                                                    'min_retrieval_score = 0.5'))
+    assert [p.file for p in pipeline._travel_problems(user)] == ["[synthesis]"]
+
+
+def test_untyped_training_queries_of_the_files_are_typed_for_the_floors(tmp_path):
+    user = load_run_config(_toml(tmp_path, "user", '[eval]\nqtype_method = "rules"'))
+    data = SimpleNamespace(train_queries=[{"query_id": "a", "text": "cheaper alternative to a festool sander"},
+                                          {"query_id": "b", "text": "how do I stop a faucet from dripping"},
+                                          {"query_id": "c", "text": "work gloves that are not leather", "qtype": "qa"}])
+    typed = pipeline.train_queries(user, data)
+    assert [q["qtype"] for q in typed] == ["alternative", "qa", "qa"]  # a type the files give is kept
+    assert "qtype" not in data.train_queries[0]  # the loaded rows are not changed
