@@ -121,22 +121,12 @@ class ProgramSpec:
 
     def stage(self, name: str):
         """One stage of ``tailsynth.programs.stages`` with only its own models loaded."""
-        from tailsynth.programs import stages
+        from tailsynth.programs.stages import STAGES, make_stage
 
-        c = self.config
-        if name == "rewrite":
-            return stages.RewriteStage(self.rewriter(), c.include_original)
-        if name == "filter":
-            return stages.RewriteFilterStage(self.rewrite_filter())
-        if name == "retrieve":
-            return stages.RetrievalStage(self.index(), c.top_k)
-        if name == "business":
-            return stages.BusinessStage(self.business(), self.catalog, c.business_threshold, c.min_retrieval_score,
-                                        c.min_retrieval_score_by_type, c.negation_filter)
-        if name == "general":
-            return stages.GeneralFilterStage(self.general_filter(), self.catalog, c.business_threshold,
-                                             c.max_general_per_query)
-        raise ValueError(f"unknown stage {name!r}; expected one of {stages.STAGES}")
+        models = dict(zip(STAGES, (self.rewriter, self.rewrite_filter, self.index, self.business, self.general_filter)))
+        if name not in models:
+            raise ValueError(f"unknown stage {name!r}; expected one of {STAGES}")
+        return make_stage(name, models[name](), self.config, self.catalog)
 
     def program(self) -> SynthesisProgram:
         rewrite_scorer, relevance_scorer = filter_scorers(self.config)  # one shared scorer where they agree

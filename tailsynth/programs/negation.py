@@ -71,7 +71,11 @@ def excluded_terms(query: str) -> tuple[str, ...]:
 
 def states(product_text: str, term: str) -> bool:
     """Whether the product's text states ``term`` (a normalized phrase), not negated there."""
-    text = normalize(product_text)
+    return _states(normalize(product_text), term)
+
+
+def _states(text: str, term: str) -> bool:
+    """``states`` over an already ``normalize``d text."""
     for form in (term, term + "s"):
         needle, start = f" {form} ", 0
         while (i := text.find(needle, start)) >= 0:
@@ -84,4 +88,5 @@ def states(product_text: str, term: str) -> bool:
 
 def violates(terms: tuple[str, ...], product_text: str) -> bool:
     """Whether the product states any of a query's ``excluded_terms``."""
-    return any(states(product_text, t) for t in terms)
+    text = normalize(product_text)
+    return any(_states(text, t) for t in terms)

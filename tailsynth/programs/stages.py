@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tailsynth.catalog import Catalog
+from tailsynth.config import SynthesisConfig
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.negation import excluded_terms, violates
 from tailsynth.programs.queries import Query
@@ -157,9 +158,9 @@ class BusinessStage:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
             terms = excluded_terms(q.text) if self.negation else ()
             if terms:
-                ruled_out = [c for c in cands if violates(terms, self.catalog.text(c["product_id"]))]
-                rows += [pair_row(q.query_id, c, None, "negation") for c in ruled_out]
-                cands = [c for c in cands if c not in ruled_out]
+                out = [violates(terms, self.catalog.text(c["product_id"])) for c in cands]
+                rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]
+                cands = [c for c, o in zip(cands, out) if not o]
             floor = self.floor_for(q.qtype)
             low = [c for c in cands if floor is not None and c["ann_score"] < floor]
             cands = [c for c in cands if floor is None or c["ann_score"] >= floor]
@@ -171,6 +172,24 @@ class BusinessStage:
                 s = float(s)
                 rows.append(pair_row(q.query_id, c, s, "business" if s < self.threshold else None))
         return rows
+
+
+def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
+    """Stage ``name`` over its one model (rewriter, rewrite filter, index, business model, general
+    filter), set up from ``config``: the one place that reads the synthesis settings into stages."""
+    c = config
+    if name == "rewrite":
+        return RewriteStage(model, c.include_original)
+    if name == "filter":
+        return RewriteFilterStage(model)
+    if name == "retrieve":
+        return RetrievalStage(model, c.top_k)
+    if name == "business":
+        return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
+                             c.negation_filter)
+    if name == "general":
+        return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query)
+    raise ValueError(f"unknown stage {name!r}; expected one of {STAGES}")
 
 
 def pair_row(query_id: str, candidate: Row, business_score: float | None, decided_by: str | None) -> Row:

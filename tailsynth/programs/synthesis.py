@@ -28,14 +28,7 @@ from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query, as_queries
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
-from tailsynth.programs.stages import (
-    STAGES,
-    BusinessStage,
-    GeneralFilterStage,
-    RetrievalStage,
-    RewriteFilterStage,
-    RewriteStage,
-)
+from tailsynth.programs.stages import STAGES, make_stage
 from tailsynth.store import Store
 from tailsynth.store.schema import COLUMNS
 
@@ -79,15 +72,8 @@ class SynthesisProgram(dspy.Module):
     # ------------------------------------------------------------------ stages
     def stages(self) -> dict[str, Callable]:
         """The five stages over these models (``tailsynth.programs.stages``), by name."""
-        c = self.config
-        return {
-            "rewrite": RewriteStage(self.rewriter, c.include_original),
-            "filter": RewriteFilterStage(self.rewrite_filter),
-            "retrieve": RetrievalStage(self.index, c.top_k),
-            "business": BusinessStage(self.business, self.catalog, c.business_threshold, c.min_retrieval_score,
-                                      c.min_retrieval_score_by_type, c.negation_filter),
-            "general": GeneralFilterStage(self.general_filter, self.catalog, c.business_threshold, c.max_general_per_query),
-        }
+        models = (self.rewriter, self.rewrite_filter, self.index, self.business, self.general_filter)
+        return {name: make_stage(name, model, self.config, self.catalog) for name, model in zip(STAGES, models)}
 
     # ------------------------------------------------------------------ python API
     def forward(self, query: str) -> dspy.Prediction:

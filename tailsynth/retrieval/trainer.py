@@ -15,6 +15,12 @@ as sentence-transformers' ``NoDuplicatesBatchSampler`` avoids too).
 Output: ``out_dir/model`` is a sentence-transformers directory (``Encoder(path)`` loads it) with
 ``tailsynth_train.json`` beside the weights; calling again with the same config and data returns
 it without training. Loss per step goes to the store's ``train_log`` and ``out_dir/loss.png``.
+
+Dev curve: given a ``dev_metric`` (a callable of the model in training returning named metrics,
+e.g. ``evals.dev_curve.DevCurve``, Item Goodrate on judged dev queries), the trainer calls it
+before the first step and every ``dev_every`` steps; the points go to ``train_log`` (``dev:<name>``),
+``out_dir/dev_curve.json`` and ``tailsynth_train.json``. It shows whether a recipe is still
+improving when its steps run out (a starved baseline would make any gain look larger).
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ class RetrieverTrainConfig:
     bf16: bool = True  # autocast to bfloat16 on CUDA; ignored on CPU
     device: str | None = None  # None: cuda when available, else cpu
     checkpoint_every: int = 100
+    dev_every: int = 0  # steps between dev-metric points (0: no dev curve); the runner measures it on dev queries
+    dev_queries_per_type: int = 25  # the runner's dev curve: judged dev queries of each type of the chain source
     out_dir: str = ".cache/tailsynth/retrievers/baseline"
     run_id: str | None = None  # None: derived from config + data fingerprint
     show_progress: bool = True
@@ -83,7 +91,7 @@ class RetrieverTrainConfig:
 
     def weights_key(self) -> dict:
         """The fields that change the weights (not where they go, what they are logged as, or UI)."""
-        skip = {"out_dir", "run_id", "show_progress", "checkpoint_every", "device"}
+        skip = {"out_dir", "run_id", "show_progress", "checkpoint_every", "device", "dev_every", "dev_queries_per_type"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -205,13 +213,15 @@ def train_recipes(
     synthetic: Sequence[SyntheticPair],
     out_dir: str | Path,
     store=None,
+    dev_metric=None,
 ) -> dict[str, Path]:
     """Train (or load) both recipes from one config, differing only in ``recipe`` (so a gain is
     the data's); recipe → model directory under ``out_dir/<recipe>/``."""
     import dataclasses
 
     return {recipe: train_retriever(dataclasses.replace(config, recipe=recipe, out_dir=str(Path(out_dir) / recipe),
-                                                        run_id=None), baseline, synthetic, store=store)
+                                                        run_id=None), baseline, synthetic, store=store,
+                                    dev_metric=dev_metric)
             for recipe in RECIPES}
 
 
@@ -251,8 +261,11 @@ def train_retriever(
     baseline_pairs: Sequence[BaselinePair],
     synthetic_pairs: Sequence[SyntheticPair] | None = None,
     store=None,
+    dev_metric=None,
 ) -> Path:
     """Train one recipe; returns the sentence-transformers directory of the final model.
+
+    ``dev_metric``: ``model -> {name: value}``, called every ``config.dev_every`` steps (module doc).
 
     Resumes from ``out_dir/checkpoint`` when one exists for the same config and data; a finished
     ``out_dir/model`` for the same config and data is returned as is.
@@ -288,12 +301,12 @@ def train_retriever(
     ]
     optimizer = adamw(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.steps, config.warmup_ratio))
-    step, losses = 0, []
+    step, losses, dev = 0, [], []
     if resume:
         state = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)  # no pickled code
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        step, losses = state["step"], state["losses"]
+        step, losses, dev = state["step"], state["losses"], state.get("dev", [])
         torch.set_rng_state(state["torch_rng"])
 
     if store is not None:
@@ -312,6 +325,14 @@ def train_retriever(
     pending_log: list[tuple] = []
     started, start_step = time.perf_counter(), step
 
+    def dev_point() -> None:
+        if dev_metric is None or not config.dev_every or (dev and dev[-1]["step"] == step):
+            return
+        values = dev_metric(model)
+        model.train()  # encoding for the metric may leave it in eval mode (no dropout)
+        dev.append({"step": step, **values})
+        pending_log.extend((run_id, step, f"dev:{name}", float(v)) for name, v in values.items())
+
     def flush() -> None:
         if store is not None and pending_log:
             store.insert("train_log", pending_log, replace=True)
@@ -323,6 +344,7 @@ def train_retriever(
                TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn()]
     with work_progress(*columns, enabled=config.show_progress) as progress:
         task = progress.add_task(config.recipe, total=config.steps, completed=step, loss=losses[-1] if losses else math.nan)
+        dev_point()
         while step < config.steps:
             optimizer.zero_grad(set_to_none=True)
             step_loss = 0.0
@@ -344,8 +366,10 @@ def train_retriever(
             losses.append(step_loss)
             pending_log += [(run_id, step, "loss", step_loss), (run_id, step, "lr", lr)]
             progress.update(task, completed=step, loss=step_loss)
+            if config.dev_every and (step % config.dev_every == 0 or step == config.steps):
+                dev_point()
             if step % config.checkpoint_every == 0 and step < config.steps:
-                _save_checkpoint(ckpt, model, optimizer, scheduler, step, losses, key)
+                _save_checkpoint(ckpt, model, optimizer, scheduler, step, losses, key, dev)
                 flush()
     elapsed = time.perf_counter() - started
     examples = (step - start_step) * config.grad_accum * config.batch_size
@@ -370,11 +394,14 @@ def train_retriever(
         "final_loss": losses[-1] if losses else None,
         "train_seconds_this_session": round(elapsed, 2),
         "device": str(device),
+        "dev_curve": dev,
     }
     (tmp / TRAIN_META).write_text(json.dumps(meta, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     (out / "losses.json").write_text(json.dumps(losses))
+    if dev:
+        (out / "dev_curve.json").write_text(json.dumps(dev, indent=2))
     plot_losses(losses, out / "loss.png", title=f"{config.recipe} ({run_id})")
     shutil.rmtree(ckpt, ignore_errors=True)
     if store is not None:
@@ -382,7 +409,8 @@ def train_retriever(
     return final
 
 
-def _save_checkpoint(ckpt: Path, model, optimizer, scheduler, step: int, losses: list[float], key: dict) -> None:
+def _save_checkpoint(ckpt: Path, model, optimizer, scheduler, step: int, losses: list[float], key: dict,
+                     dev: list[dict] | None = None) -> None:
     """Write model + optimizer + scheduler + step into a temp dir, then swap it in (crash-safe)."""
     tmp = ckpt.with_name(ckpt.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -390,7 +418,7 @@ def _save_checkpoint(ckpt: Path, model, optimizer, scheduler, step: int, losses:
     model.save(str(tmp / "model"))
     torch.save(
         {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
-         "losses": losses, "torch_rng": torch.get_rng_state()},
+         "losses": losses, "dev": dev or [], "torch_rng": torch.get_rng_state()},
         tmp / "state.pt",
     )
     (tmp / "key.json").write_text(json.dumps(key, sort_keys=True))

@@ -96,7 +96,8 @@ def stage_keys(config: RunConfig) -> Keys:
             syn_cfg.pop(name, None)
         syn_cfg["operating_point"] = f"from run {home.name}: calibrated {travelled}"
     synthesis = fingerprint(syn_cfg, file_key(d.train_queries), catalog, _typing_key(config), demo_pool)
-    retrievers = fingerprint(retriever_config(config).weights_key(), file_key(d.baseline_pairs), synthesis)
+    retrievers = fingerprint(retriever_config(config).weights_key(), file_key(d.baseline_pairs), synthesis,
+                             *_dev_curve_key(config))
     judge = file_key(d.qrels) if d.qrels else ["lm-judge", dataclasses.asdict(config.models.judge)]
     evaluate = fingerprint(retrievers, file_key(d.test_queries), judge, config.eval, config.models.encoder)
     table3 = None
@@ -104,6 +105,12 @@ def stage_keys(config: RunConfig) -> Keys:
         table3 = fingerprint([chain[s].key for s in ("sft", "rl", "rl_nopda", "pda")], config.chain.table3_per_type,
                              config.synthesis.k, config.synthesis.top_k, chain_mod.source_key(config))
     return Keys(business, synthesis, retrievers, evaluate, chain, table3, calibration)
+
+
+def _dev_curve_key(config: RunConfig) -> tuple:
+    """The retrievers' dev curve is part of their stage's output (nothing when it is off)."""
+    r = config.retriever
+    return (("dev-curve", r.dev_every, r.dev_queries_per_type, config.eval.k, chain_mod.source_key(config)),) if r.dev_every else ()
 
 
 def _typing_key(config: RunConfig) -> str:
@@ -307,10 +314,17 @@ def _engine_problems(config: RunConfig) -> list[Problem]:
 
 
 def _calibration_problems(config: RunConfig) -> list[Problem]:
-    if config.calibration is None or config.chain.source == "demo":
+    """``[calibration]`` and the retrievers' dev curve need judged dev queries: only the demo world has them."""
+    if config.chain.source == "demo":
         return []
-    return [Problem("[calibration]", "needs judged dev queries, which only [chain] source = \"demo\" has; leave "
-                                     "[calibration] out and set [chain] business_operating_point / general_operating_point")]
+    out = []
+    if config.calibration is not None:
+        out.append(Problem("[calibration]", "needs judged dev queries, which only [chain] source = \"demo\" has; leave "
+                                            "[calibration] out and set [chain] business_operating_point / general_operating_point"))
+    if config.retriever.dev_every:
+        out.append(Problem("[retriever]", "dev_every: the dev curve needs judged dev queries, which only [chain] "
+                                          "source = \"demo\" has; set it to 0"))
+    return out
 
 
 def _travel_note(config: RunConfig) -> str:
@@ -544,9 +558,25 @@ def _retrievers(config, keys, data: RunData, store, report, progress, done) -> d
                        "queries, or check the funnel with `tailsynth inspect funnel`")
     cfg = dataclasses.replace(retriever_config(config), show_progress=progress)
     root = work_dir(config) / f"retrievers-{keys.retrievers}"
-    paths = train_recipes(cfg, data.baseline_pairs, synthetic, root, store=store)
+    paths = train_recipes(cfg, data.baseline_pairs, synthetic, root, store=store, dev_metric=dev_curve(config, data))
     return {"synthetic_pairs": len(synthetic), "baseline_pairs": len(data.baseline_pairs),
             "models": {k: str(v) for k, v in paths.items()}}
+
+
+def dev_curve(config: RunConfig, data: RunData):
+    """The retrievers' dev metric (``evals.dev_curve.DevCurve``) on ``[retriever]
+    dev_queries_per_type`` judged dev queries of the chain's source; None when ``dev_every`` is 0."""
+    if not config.retriever.dev_every:
+        return None
+    from tailsynth.evals.dev_curve import DevCurve
+
+    source = chain_mod.chain_source(config)
+    queries = source.queries("dev", limit=config.retriever.dev_queries_per_type)
+    judgements = source.judgements()
+    if not queries or judgements is None:
+        raise RunError("[retriever] dev_every needs judged dev queries, which only [chain] source = \"demo\" has; "
+                       "set it to 0")
+    return DevCurve(data.catalog, queries, judgements.judge, config.eval.k)
 
 
 def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dict:
@@ -588,7 +618,7 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
     for recipe, path in _retriever_paths(config, keys).items():
         m = json.loads((path / "tailsynth_train.json").read_text())
         report.details["retrievers"][recipe] = {k: m.get(k) for k in (
-            "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device")} | {"path": str(path)}
+            "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device", "dev_curve")} | {"path": str(path)}
     report.details["data"] = report.plan.counts if report.plan else {}
     with synthesis_store(config, store) as syn:  # one view of the synthesis run for every read of it
         report.details["funnel"] = funnel(syn, synthesis_run_id(config, keys))

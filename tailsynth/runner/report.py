@@ -126,7 +126,9 @@ def _table1(report: Report, config: RunConfig, out: Path) -> list[str]:
     lines = ["", f"## Table 1 layout (eval run `{d.get('eval_run_id')}`, top-{config.eval.k})", ""]
     lines += _gains(d.get("table1_gains") or {}, qtypes)
     for metric in METRICS:
-        lines += [f"**{metric}**", "", "| query type | n | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |",
+        # recall is over the retrieved lists, which are top-k long: at k < 200 it is recall@k
+        label = f"recall@{config.eval.k} (stored as recall@200)" if metric == "recall@200" and config.eval.k < 200 else metric
+        lines += [f"**{label}**", "", "| query type | n | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |",
                   "| --- | ---: |" + " ---: |" * len(systems)]
         for q in qtypes:
             n = report.table1[systems[0]].get(q, {}).get("n_queries")
@@ -218,6 +220,34 @@ def _table3(d: dict, out: Path) -> list[str]:
     return lines + ["", "![Table 3](table3.png)"]
 
 
+def _dev_curve(d: dict, out: Path) -> list[str]:
+    """Each recipe's dev metric by training step (``[retriever] dev_every``), as a table and a plot."""
+    curves = {recipe: m["dev_curve"] for recipe, m in (d.get("retrievers") or {}).items() if m.get("dev_curve")}
+    if not curves:
+        return []
+    metric = next(k for k in next(iter(curves.values()))[0] if k != "step")
+    steps = sorted({p["step"] for points in curves.values() for p in points})
+    at = {recipe: {p["step"]: p[metric] for p in points} for recipe, points in curves.items()}
+    lines = ["", f"## Retrievers' dev curve ({metric} on judged dev queries, by training step)", "",
+             "| step | " + " | ".join(curves) + " |", "| ---: |" + " ---: |" * len(curves)]
+    lines += [f"| {step} | " + " | ".join(_pct(at[r].get(step)) for r in curves) + " |" for step in steps]
+    plot_dev_curve(curves, metric, out / "dev_curve.png")
+    return lines + ["", "![dev curve](dev_curve.png)"]
+
+
+def plot_dev_curve(curves: dict[str, list[dict]], metric: str, path: Path) -> Path:
+    from tailsynth.evals.plots import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for recipe, points in curves.items():
+        ax.plot([p["step"] for p in points], [100 * p[metric] for p in points], marker="o", label=recipe)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"dev {metric} (%)")
+    ax.legend()
+    return save_figure(fig, path)
+
+
 def write_report(report: Report, config: RunConfig) -> Path:
     """``report_dir/report.md`` + ``table1.png`` (+ ``table2.png``, ``table3.png``) + ``report.json``."""
     out = report.report_dir
@@ -259,6 +289,7 @@ def write_report(report: Report, config: RunConfig) -> Path:
             loss = m.get("final_loss")
             lines.append(f"| {recipe} | {m['steps']} | {m['batch_size']} | {m['baseline_rows']} | "
                          f"{m['synthetic_rows']} | {loss:.4f} |" if loss is not None else f"| {recipe} | | | | | |")
+    lines += _dev_curve(d, out)
     lines += _guards(d)
     if report.table1:
         lines += _table1(report, config, out)

@@ -14,9 +14,14 @@ def _results():
 
 def test_both_recipes_share_every_training_knob(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(trainer, "train_retriever", lambda cfg, b, s, store=None: seen.append(cfg) or tmp_path)
-    trainer.train_recipes(RetrieverTrainConfig(steps=7, batch_size=16, lr=1e-4), [("q", "p")], [("q", "p", [])], tmp_path)
+    metrics = []
+    monkeypatch.setattr(trainer, "train_retriever", lambda cfg, b, s, store=None, dev_metric=None:
+                        seen.append(cfg) or metrics.append(dev_metric) or tmp_path)
+    curve = object()
+    trainer.train_recipes(RetrieverTrainConfig(steps=7, batch_size=16, lr=1e-4), [("q", "p")], [("q", "p", [])], tmp_path,
+                          dev_metric=curve)
     assert [c.recipe for c in seen] == ["baseline", "baseline+synthetic"]
+    assert metrics == [curve, curve]  # both recipes' dev curves are measured the same way
     a, b = (c.weights_key() for c in seen)
     assert {k for k in a if a[k] != b[k]} == {"recipe"}
     assert seen[0].out_dir != seen[1].out_dir

@@ -52,3 +52,14 @@ class OverlapScorer(Scorer):
 class OverlapBusiness:
     def score(self, query, texts):
         return np.array([len(words(query) & words(t)) / max(1, len(words(query))) for t in texts])
+
+
+class CountingBusiness(OverlapBusiness):
+    """``OverlapBusiness`` that records every product text it is asked to score."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def score(self, query, texts):
+        self.seen.extend(texts)
+        return super().score(query, texts)

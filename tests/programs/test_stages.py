@@ -7,7 +7,7 @@ from tailsynth.programs.queries import Query
 from tailsynth.programs.stages import BusinessStage, GeneralFilterStage
 from tailsynth.store import Store
 
-from .fakes import CATALOG, OverlapBusiness, OverlapScorer
+from .fakes import CATALOG, CountingBusiness, OverlapBusiness, OverlapScorer
 from .test_synthesis import QUERIES, make_program
 
 
@@ -70,14 +70,7 @@ def test_forward_in_memory_equals_the_batched_run(tmp_path):
 
 
 def test_candidates_under_their_types_floor_are_rejected_unscored():
-    class Counting(OverlapBusiness):
-        seen: list = []
-
-        def score(self, query, texts):
-            self.seen.extend(texts)
-            return super().score(query, texts)
-
-    business = Counting()
+    business = CountingBusiness()
     stage = BusinessStage(business, CATALOG, threshold=0.3, floor=0.5, floor_by_type={"negative": 0.8})
     cands = [{"query_id": qid, "product_id": p, "rewrite_rank": 1, "ann_rank": i, "ann_score": s}
              for qid in ("a", "n", "u") for i, (p, s) in enumerate((("p1", 0.9), ("p2", 0.6), ("p5", 0.4)), 1)]
@@ -159,18 +152,10 @@ def test_a_rewrite_input_run_and_forward_agree(tmp_path):
 
 
 def test_candidates_stating_what_the_query_rules_out_are_rejected_unscored():
-    class Counting(OverlapBusiness):
-        def __init__(self):
-            self.seen: list = []
-
-        def score(self, query, texts):
-            self.seen.extend(texts)
-            return super().score(query, texts)
-
     q = Query("n", "LED bulb that is not dimmable", "negative")
     cands = [{"query_id": "n", "product_id": p, "rewrite_rank": 1, "ann_rank": i, "ann_score": 0.9}
              for i, p in enumerate(("p5", "p6"), 1)]  # p5 "non dimmable", p6 "dimmable"
-    business = Counting()
+    business = CountingBusiness()
     rows = BusinessStage(business, CATALOG, threshold=0.0, negation=True)([q], cands)
     by = {r["product_id"]: r for r in rows}
     assert by["p6"]["decided_by"] == "negation" and by["p6"]["business_score"] is None and not by["p6"]["kept"]

@@ -141,3 +141,54 @@ def test_pairs_from_store_reads_kept_pairs_and_hard_negatives():
     ])
     rows = T.pairs_from_store(store, "r1", max_negatives=4, max_negative_rank=50)
     assert rows == [("toilet keeps running", "p1", ["p2"]), ("matte paint", "p5", [])]
+
+
+def _dev_curve(k=3):
+    from tailsynth.catalog import Catalog
+    from tailsynth.evals.dev_curve import DevCurve
+
+    catalog = Catalog(ids=[f"p{i}" for i in range(len(BASE))], texts=[p for _, p in BASE])
+    queries = [{"query_id": f"q{i}", "text": q} for i, (q, _) in enumerate(BASE[:6])]
+    truth = {f"q{i}": {f"p{i}", f"p{(i + 1) % len(BASE)}"} for i in range(6)}
+    return DevCurve(catalog, queries, lambda qid, pids: [p in truth[qid] for p in pids], k), catalog, queries, truth
+
+
+def test_dev_curve_points_every_dev_every_steps_and_leave_the_weights_alone(tmp_path):
+    from tailsynth.evals.metrics import item_goodrate
+    from tailsynth.evals.retrieval_eval import load_encoder, retrieve
+
+    curve, catalog, queries, truth = _dev_curve()
+    store = Store(":memory:")
+    plain = T.train_retriever(_config(tmp_path, steps=4, out_dir=str(tmp_path / "plain")), BASE)
+    cfg = _config(tmp_path, steps=4, dev_every=2, out_dir=str(tmp_path / "dev"))
+    path = T.train_retriever(cfg, BASE, store=store, dev_metric=curve)
+    points = json.loads((tmp_path / "dev" / "dev_curve.json").read_text())
+    assert [p["step"] for p in points] == [0, 2, 4]
+    assert json.loads((path / T.TRAIN_META).read_text())["dev_curve"] == points
+    logged = store.fetch("SELECT step, value FROM train_log WHERE metric = 'dev:item_goodrate@3' ORDER BY step")
+    assert logged == [(p["step"], pytest.approx(p["item_goodrate@3"])) for p in points]
+    # the point before training is the untrained encoder's Item Goodrate through the eval suite's FAISS path
+    hits = retrieve(load_encoder(None), catalog, queries, k=3, index_dir=tmp_path / "idx")
+    assert points[0]["item_goodrate@3"] == pytest.approx(item_goodrate(
+        [[p in truth[q["query_id"]] for p in row] for q, row in zip(queries, hits)]))
+    # measuring the curve does not change what is trained
+    a, b = T.load_model(plain, "cpu", 24).state_dict(), T.load_model(path, "cpu", 24).state_dict()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name])
+
+
+def test_dev_curve_resumes_without_repeating_a_point(tmp_path, monkeypatch):
+    curve, *_ = _dev_curve()
+    real_save = T._save_checkpoint
+
+    def save_then_crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt("simulated crash after the checkpoint")
+
+    cfg = _config(tmp_path, steps=4, dev_every=1, checkpoint_every=2, out_dir=str(tmp_path / "crash"))
+    monkeypatch.setattr(T, "_save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_retriever(cfg, BASE, dev_metric=curve)
+    monkeypatch.setattr(T, "_save_checkpoint", real_save)
+    path = T.train_retriever(cfg, BASE, dev_metric=curve)
+    assert [p["step"] for p in json.loads((path / T.TRAIN_META).read_text())["dev_curve"]] == [0, 1, 2, 3, 4]

@@ -39,7 +39,7 @@ def chain_config(tmp_path, **overrides):
                              rewrite_demo_selection="nearest", rewrite_demos=2)
     data["synthesis"].pop("general_threshold")  # the trained general filter's operating point sets it
     data["eval"].update(k=10, sbs_top=3)
-    data["retriever"].update(batch_size=4)  # 2 synthetic rows a batch
+    data["retriever"].update(batch_size=4, dev_every=1, dev_queries_per_type=1)  # 2 synthetic rows a batch; a dev point a step
     data["output"] = {"store": str(tmp_path / "store.duckdb"), "report_dir": str(tmp_path / "report"),
                       "work_dir": str(tmp_path / "work")}
     data |= json.loads(json.dumps(TINY_CHAIN)) | overrides
@@ -171,7 +171,11 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert gain["low"] <= gain["estimate"] <= gain["high"] and gain["n"] == numbers["table1"]["baseline"]["all"]["n_queries"]
     assert set(numbers["table3_intervals"]) <= set(numbers["table3"])
     assert "paired bootstrap 95 % interval" in md and "## Funnel with true pairs" in md
-    for png in ("table1.png", "table2.png", "table3.png"):
+    # each retriever's dev curve, measured on the chain source's judged dev queries at every step
+    for recipe in ("baseline", "baseline+synthetic"):
+        assert [p["step"] for p in numbers["retrievers"][recipe]["dev_curve"]] == [0, 1, 2]
+    assert "## Retrievers' dev curve (item_goodrate@10" in md
+    for png in ("table1.png", "table2.png", "table3.png", "dev_curve.png"):
         assert (tmp_path / "report" / png).stat().st_size > 0
 
     again = run(config, progress=False)
@@ -270,3 +274,7 @@ def test_calibration_keys_synthesis_and_needs_a_demo_source(tmp_path):
     assert pipeline.stage_keys(stricter).synthesis != ckeys.synthesis  # the operating point decides the pairs
     files = chain_config(tmp_path, chain={"source": "data"}, calibration={})
     assert any(p.file == "[calibration]" and "dev queries" in p.message for p in pipeline._calibration_problems(files))
+    curve = chain_config(tmp_path, chain={"source": "data"})
+    assert [p.file for p in pipeline._calibration_problems(curve)] == ["[retriever]"]  # its dev curve (dev_every)
+    assert chain_config(tmp_path, retriever={"steps": 2, "batch_size": 4}).retriever.dev_every == 0
+    assert pipeline.stage_keys(chain_config(tmp_path, retriever={"steps": 2, "batch_size": 4})).retrievers != keys.retrievers
