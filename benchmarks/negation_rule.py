@@ -5,7 +5,8 @@ the products a good rewrite retrieves, and where the retriever's mistakes on a n
 live) are split into relevant and wrong, and the rule's decision is counted for each: the share of
 wrong ones it rejects (what it removes from the pairs), and the share of relevant ones (what it
 costs). Per query type, for the dev and train splits (the test split stays unread: nothing is
-chosen on it). Writes JSON and markdown next to each other.
+chosen on it). Twice: with the default synonym groups (``SynthesisConfig.negation_synonyms``)
+and without any. Writes JSON and markdown next to each other.
 
     python benchmarks/negation_rule.py --splits dev train
 """
@@ -17,13 +18,14 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tailsynth.programs.negation import excluded_terms, violates
+from tailsynth.config import SynthesisConfig
+from tailsynth.programs.negation import excluded_terms, violates, with_synonyms
 from tailsynth.world import load_world
 
 QTYPES = ("qa", "knowledge", "alternative", "negative")
 
 
-def measure(world, split: str) -> dict[str, dict[str, float]]:
+def measure(world, split: str, synonyms) -> dict[str, dict[str, float]]:
     texts = world.product_texts()
     ids = world.products.column("product_id").to_pylist()
     by_type: dict[str, list[int]] = defaultdict(list)
@@ -33,7 +35,7 @@ def measure(world, split: str) -> dict[str, dict[str, float]]:
     for qtype in QTYPES:
         c: Counter = Counter()
         for q in world.query_rows(split, qtype=qtype):
-            terms, relevant = excluded_terms(q["text"]), world.relevant_ids(q["query_id"])
+            terms, relevant = with_synonyms(excluded_terms(q["text"]), synonyms), world.relevant_ids(q["query_id"])
             c["queries"] += 1
             c["queries_with_terms"] += bool(terms)
             for ptype in world.spec(q["query_id"]).types:
@@ -49,12 +51,13 @@ def measure(world, split: str) -> dict[str, dict[str, float]]:
 def markdown(results: dict, command: str) -> str:
     lines = ["# The negation rule against the demo world's truth", "", f"Command: `{command}`", "",
              "Products of each query's own product type; the rule rejects a product whose text states what the "
-             "query rules out (`tailsynth.programs.negation`).", "",
-             "| split | query type | queries | with an excluded term | wrong rejected | relevant rejected |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
-    for split, per_type in results.items():
+             "query rules out (`tailsynth.programs.negation`), with the default synonym groups "
+             f"(`SynthesisConfig.negation_synonyms`: {SynthesisConfig().negation_synonyms}) and without.", "",
+             "| synonyms | split | query type | queries | with an excluded term | wrong rejected | relevant rejected |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for (synonyms, split), per_type in ((tuple(k.split("/")), v) for k, v in results.items()):
         for qtype, m in per_type.items():
-            lines.append(f"| {split} | {qtype} | {m['queries']} | {m['queries_with_terms']} | "
+            lines.append(f"| {synonyms} | {split} | {qtype} | {m['queries']} | {m['queries_with_terms']} | "
                          f"{m['wrong_rejected']:,} of {m['wrong']:,} ({m['wrong_rejected_share']:.1%}) | "
                          f"{m['relevant_rejected']:,} of {m['relevant']:,} ({m['relevant_rejected_share']:.2%}) |")
     return "\n".join(lines) + "\n"
@@ -66,7 +69,9 @@ def main() -> None:
     ap.add_argument("--out", default="results/negation_rule")
     args = ap.parse_args()
     world = load_world(seed=0, n_products=20000)
-    results = {split: measure(world, split) for split in args.splits}
+    groups = {"default": SynthesisConfig().negation_synonyms, "none": []}
+    results = {f"{name}/{split}": measure(world, split, synonyms) for name, synonyms in groups.items()
+               for split in args.splits}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(results, indent=2) + "\n")

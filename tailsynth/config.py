@@ -79,6 +79,11 @@ class SynthesisConfig:
     """Reject, before any model scores them, candidates whose text states what the query rules out
     ("drywall anchors that aren't nylon" → a nylon anchor; ``programs.negation``,
     ``decided_by = "negation"``): the retriever and small cross-encoders miss negation."""
+    negation_synonyms: list[list[str]] = field(default_factory=lambda: [
+        ["cordless", "battery powered", "battery operated"], ["indoor", "interior"], ["outdoor", "exterior"]])
+    """Groups of phrases that state the same property: a query ruling out one rules out each
+    ("not cordless" → a "battery-powered" product is rejected too). Phrases are compared as the
+    rule normalizes them (lower case, "battery-powered" = "battery powered"); add your catalog's."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40
@@ -101,6 +106,10 @@ class SynthesisConfig:
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        groups = self.negation_synonyms
+        if not isinstance(groups, (list, tuple)) or not all(
+                isinstance(g, (list, tuple)) and g and all(isinstance(t, str) and t.strip() for t in g) for g in groups):
+            raise ValueError(f"negation_synonyms must be a list of non-empty lists of phrases, got {groups!r}")
         floors = {"min_retrieval_score": self.min_retrieval_score,
                   **{f"min_retrieval_score_by_type[{k!r}]": v for k, v in dict(self.min_retrieval_score_by_type).items()}}
         for name, value in floors.items():
@@ -195,7 +204,10 @@ def _describe(hint: Any) -> str:
     if get_origin(hint) in (Union, UnionType):
         return " or ".join(_describe(a) for a in args) + (" (or none)" if type(None) in get_args(hint) else "")
     if get_origin(hint) in (list, tuple):
-        return f"a list of {_describe(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
+        if not args:
+            return "a list"
+        inner = _describe(args[0]).removeprefix("an ").removeprefix("a ")
+        return f"a list of {inner}" + ("" if inner.endswith("s") else "s")
     return str(hint)
 
 

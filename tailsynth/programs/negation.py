@@ -12,19 +12,21 @@ The rule reads English negation of a property only: ``non-X``, ``not X`` / ``isn
 X when X (or X + "s") occurs in its text as whole words and is not itself negated there
 ("non-dimmable", "no light", "fragrance-free" do not state "dimmable", "light", "fragrance").
 Words are compared after lower-casing, with every run of other characters read as one space,
-so "oil-based" and "oil based" are one phrase. A synonym ("indoor" for "interior") is not
-caught: that stays the models' job.
+so "oil-based" and "oil based" are one phrase. Synonyms are caught only as the caller lists
+them (``synonyms``: groups of phrases stating one property, ``SynthesisConfig.negation_synonyms``,
+"not cordless" → "battery-powered"); any other paraphrase stays the models' job.
 
-On the demo world's negative queries the rule rejects 70 % of the wrong products of the query's
-own product type and no relevant one (dev: 16,790 of 24,130 wrong, 0 of 31,438 relevant;
-train: 69 %, and 0.15 % of the relevant).
+On the demo world's negative queries the rule rejects 77 % of the wrong products of the query's
+own product type and no relevant one with the default synonyms (dev: 18,473 of 24,130 wrong, 0
+of 31,438 relevant; 70 % without them; ``benchmarks/negation_rule.py``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["excluded_terms", "states", "violates"]
+__all__ = ["excluded_terms", "states", "violates", "with_synonyms"]
 
 _WORD = r"[^\s,.;:!?()]+"
 _PATTERNS = tuple(re.compile(p) for p in (
@@ -86,7 +88,24 @@ def _states(text: str, term: str) -> bool:
     return False
 
 
+def with_synonyms(terms: tuple[str, ...], synonyms: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """``terms`` and, for a term that is one of a synonym group's phrases, every phrase of that group
+    (normalized, in order, without repeats).
+
+    >>> with_synonyms(("cordless",), [["cordless", "battery-powered"]])
+    ('cordless', 'battery powered')
+    """
+    groups = [[normalize(t).strip() for t in g] for g in synonyms]
+    out: list[str] = []
+    for term in (normalize(t).strip() for t in terms):
+        for t in next((g for g in groups if term in g), [term]):
+            if t not in out:
+                out.append(t)
+    return tuple(out)
+
+
 def violates(terms: tuple[str, ...], product_text: str) -> bool:
-    """Whether the product states any of a query's ``excluded_terms``."""
+    """Whether the product states any of a query's ``excluded_terms`` (``with_synonyms`` first to
+    catch the listed synonyms)."""
     text = normalize(product_text)
     return any(_states(text, t) for t in terms)

@@ -24,7 +24,7 @@ from typing import Any
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
-from tailsynth.programs.negation import excluded_terms, violates
+from tailsynth.programs.negation import excluded_terms, violates, with_synonyms
 from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
@@ -143,10 +143,12 @@ class BusinessStage:
     name = "business"
 
     def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
-                 floor_by_type: dict[str, float] | None = None, negation: bool = False):
+                 floor_by_type: dict[str, float] | None = None, negation: bool = False,
+                 synonyms: list[list[str]] | None = None):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
         self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
+        self.synonyms = list(synonyms or [])
 
     def floor_for(self, qtype: str | None) -> float | None:
         return self.floor_by_type.get(qtype, self.floor) if qtype is not None else self.floor
@@ -156,7 +158,7 @@ class BusinessStage:
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
-            terms = excluded_terms(q.text) if self.negation else ()
+            terms = with_synonyms(excluded_terms(q.text), self.synonyms) if self.negation else ()
             if terms:
                 out = [violates(terms, self.catalog.text(c["product_id"])) for c in cands]
                 rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]
@@ -186,7 +188,7 @@ def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
         return RetrievalStage(model, c.top_k)
     if name == "business":
         return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
-                             c.negation_filter)
+                             c.negation_filter, c.negation_synonyms)
     if name == "general":
         return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query)
     raise ValueError(f"unknown stage {name!r}; expected one of {STAGES}")

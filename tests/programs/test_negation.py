@@ -46,3 +46,27 @@ def test_violates_any_term():
     assert violates(("nylon", "plastic"), "plastic wall anchors")
     assert not violates(("nylon",), "metal wall anchors")
     assert not violates((), "nylon wall anchors")
+
+
+def test_synonym_groups_extend_a_term_to_the_phrases_stating_the_same_property():
+    from tailsynth.config import SynthesisConfig
+    from tailsynth.programs.negation import with_synonyms
+
+    groups = SynthesisConfig().negation_synonyms
+    terms = with_synonyms(excluded_terms("upright vacuum that is not cordless"), groups)
+    assert terms == ("cordless", "battery powered", "battery operated")
+    assert violates(terms, "Fenru upright vacuum, battery-powered")  # the hyphenated form of a listed phrase
+    assert not violates(excluded_terms("upright vacuum that is not cordless"), "Fenru upright vacuum, battery-powered")
+    assert not violates(terms, "Fenru upright vacuum, corded")
+    # a term in no group, and a group phrase that is only part of a term, are left as they are
+    assert with_synonyms(("nylon", "indoor paint"), groups) == ("nylon", "indoor paint")
+    assert with_synonyms(("Indoor",), [["INTERIOR", "indoor"]]) == ("interior", "indoor")  # normalized both sides
+    assert with_synonyms((), groups) == ()
+
+
+@pytest.mark.parametrize("groups", [[[]], [["ok", ""]], ["cordless"], [[1, 2]]])
+def test_malformed_synonym_groups_are_refused(groups):
+    from tailsynth.config import SynthesisConfig
+
+    with pytest.raises(ValueError, match="negation_synonyms"):
+        SynthesisConfig(negation_synonyms=groups)

@@ -165,3 +165,15 @@ def test_candidates_stating_what_the_query_rules_out_are_rejected_unscored():
     assert {r["product_id"]: r["decided_by"] for r in general} == {"p5": "general", "p6": "negation"}
     off = BusinessStage(OverlapBusiness(), CATALOG, threshold=0.0)([q], cands)  # the rule is opt-in on the stage
     assert all(r["decided_by"] is None for r in off)
+
+
+def test_the_negation_rule_rejects_a_listed_synonym_of_what_the_query_rules_out():
+    from tailsynth.config import SynthesisConfig
+    from tailsynth.programs.stages import make_stage
+
+    q = Query("n", "vacuum that is not battery powered", "negative")
+    cands = [{"query_id": "n", "product_id": "p7", "rewrite_rank": 1, "ann_rank": 1, "ann_score": 0.9}]  # "cordless vacuum"
+    stage = make_stage("business", OverlapBusiness(), SynthesisConfig(business_threshold=0.0), CATALOG)
+    assert [r["decided_by"] for r in stage([q], cands)] == ["negation"]
+    plain = make_stage("business", OverlapBusiness(), SynthesisConfig(business_threshold=0.0, negation_synonyms=[]), CATALOG)
+    assert [r["decided_by"] for r in plain([q], cands)] == [None]
