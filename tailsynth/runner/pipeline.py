@@ -328,14 +328,13 @@ def _calibration_problems(config: RunConfig) -> list[Problem]:
 
 
 def _travel_note(config: RunConfig) -> str:
-    try:
-        key = travelled_calibration_key(config)
-    except RunError as err:
-        return f"; {err}"
+    """The plan's word on a travelled operating point (``stage_keys`` has already refused a missing one)."""
+    key = travelled_calibration_key(config)
     if not key:
         return ""
-    rewriter, _ = calibrate.load(rewriter_home(config), key)
-    return f", at run {rewriter_home(config).name}'s dev operating point (rewriter: {rewriter})"
+    home = rewriter_home(config)
+    rewriter, _ = calibrate.load(home, key)
+    return f", at run {home.name}'s dev operating point (rewriter: {rewriter})"
 
 
 def _travel_problems(config: RunConfig) -> list[Problem]:
