@@ -27,7 +27,7 @@ from tailsynth.optim import adamw
 from tailsynth.paths import CLASSIFIER_FILE
 from tailsynth.thresholds import parse_point
 from tailsynth.serving.local_scorer import LocalScorer, label_token_ids
-from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, set_threads,
+from tailsynth.training.models import (default_out_dir, load_for_training, save_model, set_seed, keeps_threads, set_threads,
                                        trainable_parameters, write_summary)
 from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cross_entropy, last_token_logits
 from tailsynth.training.train_log import TrainLogger
@@ -72,6 +72,7 @@ def label_loss(model, tok, task: ClassifierTask, rows: list[dict], label_ids: li
     return loss, acc
 
 
+@keeps_threads
 def train_classifier(task: str, source, config: ClassifierConfig = ClassifierConfig(), store=None, index=None) -> Path:
     """Fine-tune, save the HF dir + ``classifier.json`` + ``metrics.json``; returns the directory.
 

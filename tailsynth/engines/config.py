@@ -1,4 +1,5 @@
-"""Which engine runs the synthesis program, and where: one small dataclass, one home per setting.
+"""Which engine runs the synthesis program, and where (and how many of a run's model stages train
+at once): one small dataclass, one home per setting.
 
 It is also the ``[engine]`` section of a run config (``tailsynth.runner.config``), so a TOML key
 is a field name here. The engine never enters a run's key: both engines write the same pairs by
@@ -38,12 +39,20 @@ class EngineConfig:
     """Split the catalog index into this many shards by product rows, each searched by its own actor
     pool, top-k merged by score then product id (``tailsynth.retrieval.sharded_index``): no worker
     holds the whole index. For a flat index the pairs are the same as with one shard."""
+    stage_workers: int = 1
+    """Train the run's model stages that need nothing from each other (business, SFT, QSR, PDA, the
+    two filters; RL once SFT, QSR and PDA are done) side by side in this many processes, each with
+    ``cpu_count // stage_workers`` threads (``tailsynth.runner.side_by_side``). Each stage seeds
+    itself and writes its own directory, so the keys and files are those of a sequential run (a
+    stage on another thread count may differ in the last bits of its float sums)."""
 
     def __post_init__(self) -> None:
         if self.kind not in ENGINE_KINDS:
             raise ValueError(f"engine kind must be 'local' or 'ray', got {self.kind!r}")
         if self.num_workers < 1:
             raise ValueError("num_workers must be >= 1")
+        if self.stage_workers < 1:
+            raise ValueError("stage_workers must be >= 1")
         if self.index_shards < 1:
             raise ValueError("index_shards must be >= 1")
         if self.shard_size is not None and self.shard_size < 1:

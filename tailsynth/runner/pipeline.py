@@ -380,13 +380,16 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
     Path(config.output.store).parent.mkdir(parents=True, exist_ok=True)
     stages = active_stages(config, keys)
     with Store(config.output.store) as store:
+        trained_ahead = _side_by_side(config, keys, data, stages, store, progress)
         for i, stage in enumerate(stages, 1):
             c = keys.chain.get(stage)
-            if (c is not None and c.mode in ("given", "fallback")) or (stage == "business" and config.models.business):
-                note = c.note if c is not None else f"given: {config.models.business}"
+            if note := _given_note(config, keys, stage):
                 report.stages[stage] = {"state": "given" if c is None else c.mode, "seconds": 0.0,
                                         "key": keys[stage], "note": note}
                 announce(f"stage {i}/{len(stages)} {stage}: {note}", progress)
+                continue
+            if stage in trained_ahead:
+                report.stages[stage] = trained_ahead[stage]
                 continue
             done = stage_done(config, keys, stage, store)
             started = time.perf_counter()
@@ -408,22 +411,68 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
                 report.details["guards"] = [f.to_dict() for f in findings]
             if not done:
                 announce(f"stage {i}/{len(stages)} {stage}: done in {seconds:.0f} s", progress)
-                marker = _marker(config, stage, keys[stage])
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(json.dumps({"stage": stage, "key": keys[stage], "seconds": seconds,
-                                              "finished_at": datetime.now(timezone.utc).isoformat(), **detail},
-                                             default=str))
+                _write_marker(config, stage, keys[stage], seconds, detail)
         _collect_details(config, keys, data, store, report)
     write_report(report, config)
     return report
 
 
+def _given_note(config: RunConfig, keys: Keys, stage: str) -> str | None:
+    """Why a stage does not train in this run (a given model dir or a fallback), else None."""
+    c = keys.chain.get(stage)
+    if c is not None and c.mode in ("given", "fallback"):
+        return c.note
+    if stage == "business" and config.models.business:
+        return f"given: {config.models.business}"
+    return None
+
+
+def _write_marker(config: RunConfig, stage: str, key: str, seconds: float, detail: dict) -> None:
+    marker = _marker(config, stage, key)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"stage": stage, "key": key, "seconds": seconds,
+                                  "finished_at": datetime.now(timezone.utc).isoformat(), **detail}, default=str))
+
+
+def _side_by_side(config: RunConfig, keys: Keys, data: RunData, stages: list[str], store, progress: bool) -> dict:
+    """With ``[engine] stage_workers`` > 1, the model stages still to train (business, the chain's
+    models and filters) train side by side first (``runner.side_by_side``), each recorded (store
+    rows, marker) as it finishes; returns stage → its report entry. Empty with one worker."""
+    from tailsynth.runner import side_by_side
+
+    workers = config.engine.stage_workers
+    todo = [s for s in stages if s in side_by_side.AHEAD and not _given_note(config, keys, s)
+            and not stage_done(config, keys, s, store)]
+    if workers < 2 or len(todo) < 2:
+        return {}
+    if config.chain.source == "demo":
+        chain_mod.chain_source(config)  # the world is generated and cached once, before the workers read it
+    number, entries = {s: i for i, s in enumerate(stages, 1)}, {}
+
+    def started(stage: str) -> None:
+        announce(f"stage {number[stage]}/{len(stages)} {stage}: running (side by side, {workers} workers)", progress)
+
+    def finished(stage: str, result) -> None:
+        for table, rows, replace in result.writes:
+            store.insert(table, rows, replace=replace)
+        _write_marker(config, stage, keys[stage], result.seconds, result.detail)
+        entries[stage] = {"state": "ran", "seconds": result.seconds, "key": keys[stage], **result.detail}
+        announce(f"stage {number[stage]}/{len(stages)} {stage}: done in {result.seconds:.0f} s", progress)
+
+    side_by_side.train_stages(config, todo, data.business_labels, workers, progress, started, finished)
+    return entries
+
+
 def _business(config, keys, data: RunData, store, report, progress, done) -> dict:
+    return train_business(config, keys, data.business_labels)
+
+
+def train_business(config: RunConfig, keys: Keys, business_labels: list[tuple[str, str, int]]) -> dict:
     """Train the business model; its metrics carry the named operating points of its held-out rows
     (``[chain] business_operating_point`` picks one for synthesis)."""
     from tailsynth.retrieval.business_relevance import BusinessRelevance
 
-    queries, texts, labels = (list(x) for x in zip(*data.business_labels))
+    queries, texts, labels = (list(x) for x in zip(*business_labels))
     model = BusinessRelevance.train(queries, texts, labels, config.business)
     model.save(business_dir(config, keys.business))
     return {"metrics": model.metrics}

@@ -21,7 +21,7 @@ import torch
 
 from tailsynth.optim import adamw
 from tailsynth.sources import as_source
-from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import keeps_threads, set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, masked_mean_nll, token_logprobs
 from tailsynth.training.train_log import TrainLogger
 
@@ -76,6 +76,7 @@ def perplexity(model, tok, texts: list[str], batch_size: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
+@keeps_threads
 def train_pda(source, config: PDAConfig = PDAConfig(), store=None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)

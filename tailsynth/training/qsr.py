@@ -33,7 +33,7 @@ from tailsynth.optim import adamw
 from tailsynth.serving.local_scorer import label_token_ids
 from tailsynth.signatures import QuerySemanticRelevance
 from tailsynth.sources import as_source
-from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import keeps_threads, set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.sequences import build_batch, encode_chat_pair, label_cross_entropy, last_token_logits
 from tailsynth.training.train_log import TrainLogger
 
@@ -95,6 +95,7 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
             "auc": float(roc_auc_score(labels, scores)) if len(set(labels.tolist())) > 1 else float("nan")}
 
 
+@keeps_threads
 def train_qsr(source, config: QSRConfig = QSRConfig(), store=None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)

@@ -34,7 +34,7 @@ from transformers import get_scheduler
 from tailsynth.optim import adamw
 from tailsynth.programs.rewriter import numbered_lists, write_rewriter_info
 from tailsynth.sources import as_source
-from tailsynth.training.models import (set_threads, default_out_dir, load_for_training, save_model, set_seed,
+from tailsynth.training.models import (keeps_threads, set_threads, default_out_dir, load_for_training, save_model, set_seed,
                                        trainable_parameters, write_summary)
 from tailsynth.training.policy_eval import build_reward_model, heldout_reward  # noqa: F401 - build_reward_model re-exported
 from tailsynth.training.rewards import Reward, RewardModel
@@ -267,6 +267,7 @@ def step_metrics(rewards: list[Reward], kl: torch.Tensor, mask: torch.Tensor, se
     }
 
 
+@keeps_threads
 def train_rewriter_rl(source, config: RLConfig = RLConfig(), store=None, reward_model: RewardModel | None = None) -> Path:
     set_seed(config.seed)
     set_threads(config.num_threads)

@@ -28,7 +28,7 @@ from tailsynth.optim import adamw
 from tailsynth.programs.rewriter import clean_rewrites, rewrite_signature, write_rewriter_info
 from tailsynth.sources import as_source
 from tailsynth.training.generation import decode, generate_ids
-from tailsynth.training.models import set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
+from tailsynth.training.models import keeps_threads, set_threads, default_out_dir, load_for_training, save_model, set_seed, trainable_parameters, write_summary
 from tailsynth.training.rewards import format_valid, parse_rewrites
 from tailsynth.training.sequences import build_batch, encode_chat_pair, masked_mean_nll, token_logprobs
 from tailsynth.training.throughput import autocast, throughput
@@ -123,6 +123,7 @@ def evaluate_rewriter(source, model, tok, examples: list[dict], k: int = 5, max_
     }
 
 
+@keeps_threads
 def train_rewriter_sft(source, config: SFTConfig = SFTConfig(), store=None) -> Path:
     """Fine-tune the rewriter; returns its HF directory (with metrics.json, train_log.jsonl, curves.png)."""
     set_seed(config.seed)

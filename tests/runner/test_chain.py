@@ -106,14 +106,25 @@ def test_business_operating_point_is_the_one_home_of_the_business_threshold(tmp_
 def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     # the operating point is chosen on a dev run (plumbing only: the tiny slice has 4 dev queries, so
     # one floor for all, kept down to where the dev pairs are 1 % precise); both rewriters are tried
+    # the model stages train side by side in two worker processes ([engine] stage_workers)
     config = chain_config(tmp_path, calibration={"queries_per_type": 1, "target_precision": 0.01, "per_type": False,
-                                                 "min_pairs": 5, "rewriters": ["chain", "configured"]})
+                                                 "min_pairs": 5, "rewriters": ["chain", "configured"]},
+                          engine={"stage_workers": 2})
     report = run(config, progress=False)
     keys = pipeline.stage_keys(config)
     expected = ["business", *chain_mod.MODEL_STAGES, "calibration", "synthesis", "retrievers", "evaluate", "table3"]
     assert list(report.stages) == expected
     assert all(v["state"] == "ran" for v in report.stages.values())
     chain = keys.chain
+    # RL trained after the three it needs; each worker's train log reached the run's store
+    finished = {s: json.loads(pipeline._marker(config, s, keys[s]).read_text())["finished_at"] for s in expected[:9]}
+    assert finished["rl"] > max(finished["sft"], finished["qsr"], finished["pda"])
+    from tailsynth.store import Store
+
+    with Store(config.output.store, read_only=True) as store:
+        logged = dict(store.fetch("SELECT run_id, count(DISTINCT step) FROM train_log GROUP BY run_id"))
+    assert logged["rewriter-sft"] == len((Path(chain["sft"].path) / "train_log.jsonl").read_text().splitlines())
+    assert logged["qsr"] == len((Path(chain["qsr"].path) / "train_log.jsonl").read_text().splitlines())
 
     # RL starts from the SFT dir and scores with the trained QSR (and PDA for the w/ PDA run)
     rl_cfg = json.loads((Path(chain["rl"].path) / "metrics.json").read_text())["config"]
@@ -124,7 +135,6 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
 
     # the synthesis run names the RL rewriter and the trained filters, at the general filter's operating point
     from tailsynth.classifiers.finetune import filter_threshold
-    from tailsynth.store import Store
 
     with Store(config.output.store, read_only=True) as store:
         cfg_json, ids_json = store.fetch("SELECT config, model_ids FROM runs WHERE run_id = ?",

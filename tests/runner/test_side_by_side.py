@@ -1,0 +1,47 @@
+"""Stages side by side: a stage starts once what it needs has finished, results are recorded as
+they come, and a failure stops new work but lets the running stages finish and be recorded."""
+
+import os
+import time
+
+import pytest
+
+from tailsynth.runner.side_by_side import RowBuffer, run_side_by_side
+
+
+def _work(name: str, seconds: float, fail: bool = False) -> dict:
+    time.sleep(seconds)
+    if fail:
+        raise ValueError(f"{name} failed")
+    return {"name": name, "pid": os.getpid(), "ended": time.time()}
+
+
+def test_a_stage_starts_after_what_it_needs_and_two_run_at_once():
+    durations = {"a": 1.0, "b": 0.2, "c": 0.2, "d": 0.1}
+    order, results = [], {}
+    out = run_side_by_side(list(durations), lambda t: (_work, (t, durations[t])), workers=2,
+                           needs={"d": ("a", "b")}, on_start=order.append,
+                           on_done=lambda t, r: results.setdefault(t, r))
+    assert out == results and set(out) == set(durations)
+    assert order.index("d") == 3  # it waited for "a", the longest, though a worker was free before
+    assert out["d"]["ended"] > out["a"]["ended"] and out["d"]["ended"] > out["b"]["ended"]
+    assert len({r["pid"] for r in out.values()}) == 2 and all(r["pid"] != os.getpid() for r in out.values())
+
+
+def test_a_failure_stops_new_stages_and_the_running_ones_are_recorded():
+    recorded, started = [], []
+    with pytest.raises(ValueError, match="b failed"):
+        run_side_by_side(["a", "b", "c"], lambda t: (_work, (t, {"a": 2.0, "b": 0.1, "c": 0.1}[t], t == "b")),
+                         workers=2, on_start=started.append, on_done=lambda t, r: recorded.append(t))
+    assert recorded == ["a"] and started == ["a", "b"]  # "a" finished and was recorded; "c" never started
+
+
+def test_tasks_that_wait_on_each_other_are_refused():
+    with pytest.raises(RuntimeError, match="wait on each other"):
+        run_side_by_side(["a", "b"], lambda t: (_work, (t, 0.0)), workers=2, needs={"a": ("b",), "b": ("a",)})
+
+
+def test_the_row_buffer_keeps_what_a_trainer_writes_for_the_parent():
+    buffer = RowBuffer()
+    assert buffer.insert("train_log", [("run", 1, "loss", 0.5)], replace=True) == 1
+    assert buffer.writes == [("train_log", [("run", 1, "loss", 0.5)], True)]
