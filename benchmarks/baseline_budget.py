@@ -34,7 +34,7 @@ def main() -> None:
     from tailsynth.io.loaders import QrelsJudge
     from tailsynth.retrieval.trainer import train_retriever
     from tailsynth.runner import pipeline
-    from tailsynth.runner.evaluate import _typed_test_queries
+    from tailsynth.runner.evaluate import typed_test_queries
 
     config = pipeline.load_run_config(args.config)
     _, data = pipeline.make_plan(config)
@@ -43,11 +43,11 @@ def main() -> None:
     cfg = dataclasses.replace(pipeline.retriever_config(config), recipe="baseline", steps=args.steps,
                               out_dir=str(pipeline.work_dir(config) / f"baseline-budget-{keys.retrievers}-{args.steps}"))
     longer = train_retriever(cfg, data.baseline_pairs, dev_metric=pipeline.dev_curve(config, data))
-    queries, _ = _typed_test_queries(config, data)
+    queries, _ = typed_test_queries(config, data)
     judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)
     index_dir = pipeline.work_dir(config) / "indexes"
     models = {f"baseline, {args.steps} steps": longer, **{f"{recipe}, {config.retriever.steps} steps": path
-                                                          for recipe, path in pipeline._retriever_paths(config, keys).items()}}
+                                                          for recipe, path in pipeline.retriever_paths(config, keys).items()}}
     test = {name: evaluate_retriever(path, data.catalog, queries, judge, config.eval.k, index_dir=index_dir)
             for name, path in models.items()}
     curves = {name: json.loads((Path(path) / "tailsynth_train.json").read_text()).get("dev_curve", [])

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["excluded_terms", "states", "violates", "with_synonyms"]
+__all__ = ["Synonyms", "excluded_terms", "states", "violates", "with_synonyms"]
 
 _WORD = r"[^\s,.;:!?()]+"
 _PATTERNS = tuple(re.compile(p) for p in (
@@ -88,6 +88,22 @@ def _states(text: str, term: str) -> bool:
     return False
 
 
+class Synonyms:
+    """Groups of phrases that state one property, normalized once (a ``BusinessStage`` holds one
+    for every query it judges); ``expand(terms)`` is ``with_synonyms`` with them."""
+
+    def __init__(self, groups: Sequence[Sequence[str]] = ()):
+        self.groups = tuple(tuple(normalize(t).strip() for t in g) for g in groups)
+
+    def expand(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+        out: list[str] = []
+        for term in (normalize(t).strip() for t in terms):
+            for t in next((g for g in self.groups if term in g), (term,)):
+                if t not in out:
+                    out.append(t)
+        return tuple(out)
+
+
 def with_synonyms(terms: tuple[str, ...], synonyms: Sequence[Sequence[str]]) -> tuple[str, ...]:
     """``terms`` and, for a term that is one of a synonym group's phrases, every phrase of that group
     (normalized, in order, without repeats).
@@ -95,13 +111,7 @@ def with_synonyms(terms: tuple[str, ...], synonyms: Sequence[Sequence[str]]) -> 
     >>> with_synonyms(("cordless",), [["cordless", "battery-powered"]])
     ('cordless', 'battery powered')
     """
-    groups = [[normalize(t).strip() for t in g] for g in synonyms]
-    out: list[str] = []
-    for term in (normalize(t).strip() for t in terms):
-        for t in next((g for g in groups if term in g), [term]):
-            if t not in out:
-                out.append(t)
-    return tuple(out)
+    return Synonyms(synonyms).expand(terms)
 
 
 def violates(terms: tuple[str, ...], product_text: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
-from tailsynth.programs.negation import excluded_terms, violates, with_synonyms
+from tailsynth.programs.negation import Synonyms, excluded_terms, violates
 from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
@@ -148,7 +148,7 @@ class BusinessStage:
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
         self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
-        self.synonyms = list(synonyms or [])
+        self.synonyms = Synonyms(synonyms or [])
 
     def floor_for(self, qtype: str | None) -> float | None:
         return self.floor_by_type.get(qtype, self.floor) if qtype is not None else self.floor
@@ -158,7 +158,7 @@ class BusinessStage:
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
-            terms = with_synonyms(excluded_terms(q.text), self.synonyms) if self.negation else ()
+            terms = self.synonyms.expand(excluded_terms(q.text)) if self.negation else ()
             if terms:
                 out = [violates(terms, self.catalog.text(c["product_id"])) for c in cands]
                 rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]

@@ -119,9 +119,9 @@ def from_run(config: RunConfig) -> dict[str, Component]:
     """The chain of ``[models] from_run``'s config as ``given`` components of this run: its
     rewriter (RL w/ PDA, else SFT), QSR, PDA and both filters. Raises ``ChainError`` when that run
     has not trained them yet (run it first), or trains nothing."""
-    from tailsynth.runner.config import load_run_config
+    from tailsynth.runner.config import load_from_run
 
-    other = load_run_config(config.models.from_run)
+    other = load_from_run(config.models.from_run)
     theirs = resolve(other)
     rewriter = final_rewriter(theirs)
     travel = [c for s, c in theirs.items() if s in ("qsr", "pda", "rewrite_filter", "general_filter")
@@ -209,9 +209,9 @@ def synthesis_models(config: RunConfig, chain: dict[str, Component], for_key: bo
             continue
         fields[lm_field] = LMConfig(model=c.path)
         if c.from_run:  # the operating point the other run chose on its dev set
-            from tailsynth.runner.config import load_run_config
+            from tailsynth.runner.config import load_from_run
 
-            chosen = load_run_config(c.from_run).chain
+            chosen = load_from_run(c.from_run).chain
             point = chosen.rewrite_operating_point if stage == "rewrite_filter" else chosen.general_operating_point
         if for_key:
             fields[thr_field] = f"operating point {point or 'stored default'}"

@@ -14,6 +14,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, is_dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,20 @@ def load_run_config(path: str | Path) -> RunConfig:
         raise ValueError(f"{path}: {err}") from None
     config.source = str(path.resolve())
     return config
+
+
+def load_from_run(path: str | Path) -> RunConfig:
+    """``[models] from_run``'s config, parsed once per version of its file: planning one run reads
+    it for the chain, the synthesis models and the rewriter's home."""
+    resolved = Path(path).resolve()
+    if not resolved.exists():
+        return load_run_config(resolved)  # its error names the missing file
+    return _load_cached(str(resolved), resolved.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int) -> RunConfig:
+    return load_run_config(path)
 
 
 def _abs(base: Path, p: str | None) -> str | None:

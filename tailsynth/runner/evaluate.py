@@ -38,7 +38,7 @@ class LMJudge:
         return [self.cache[query_id, p] >= self.threshold for p in product_ids]
 
 
-def _typed_test_queries(config: RunConfig, data: RunData) -> tuple[list[dict], int]:
+def typed_test_queries(config: RunConfig, data: RunData) -> tuple[list[dict], int]:
     """Missing types from the classifier fitted on the run's own typed queries (the rules when
     there are too few: ``evals.query_type.classify``)."""
     queries = data.test_queries
@@ -61,7 +61,7 @@ def evaluate_systems(config: RunConfig, data: RunData, store, run_id: str, syste
     # A crash after some systems were scored left rows behind; this evaluation replaces them.
     for table in ("eval_results", "eval_query_results"):
         store.execute(f"DELETE FROM {table} WHERE run_id = ? AND suite <> 'table3'", [run_id])
-    queries, classified = _typed_test_queries(config, data)
+    queries, classified = typed_test_queries(config, data)
     if data.qrels is not None:
         judge = QrelsJudge(data.qrels, config.data.qrels.min_grade)
         relevant = judge.relevant_ids

@@ -39,7 +39,7 @@ from tailsynth.runner import calibrate
 from tailsynth.runner import chain as chain_mod
 from tailsynth.runner import tables
 from tailsynth.runner.chain import MODEL_STAGES, ChainError, Component
-from tailsynth.runner.config import CALIBRATED, TRAVEL_WITH_REWRITER, RunConfig, file_key, fingerprint, load_run_config
+from tailsynth.runner.config import CALIBRATED, TRAVEL_WITH_REWRITER, RunConfig, file_key, fingerprint, load_from_run, load_run_config
 from tailsynth.runner.evaluate import LMJudge, judge_description, load_results  # noqa: F401 - re-exported
 from tailsynth.runner.report import SYSTEM_LABELS, SYSTEMS, Report, plot_systems, write_report  # noqa: F401 - re-exported
 from tailsynth.runner.validate import Plan, Problem, RunData, check_data
@@ -122,7 +122,7 @@ def _typing_key(config: RunConfig) -> str:
 # ------------------------------------------------------------------------------------ models that travel
 def rewriter_home(config: RunConfig) -> RunConfig:
     """The run whose rewriter synthesis uses: ``[models] from_run``'s, else this one."""
-    return load_run_config(config.models.from_run) if config.models.from_run else config
+    return load_from_run(config.models.from_run) if config.models.from_run else config
 
 
 def travelled_calibration_key(config: RunConfig) -> str | None:
@@ -172,7 +172,8 @@ def table3_run_id(config: RunConfig, keys: Keys) -> str:
     return f"{config.name}-table3-{keys.table3}"
 
 
-def _retriever_paths(config: RunConfig, keys: Keys) -> dict[str, Path]:
+def retriever_paths(config: RunConfig, keys: Keys) -> dict[str, Path]:
+    """Recipe → the model directory the retrievers stage trains (the eval and benchmarks load them)."""
     root = work_dir(config) / f"retrievers-{keys.retrievers}"
     return {r: root / r / "model" for r in ("baseline", "baseline+synthetic")}
 
@@ -225,7 +226,7 @@ def stage_done(config: RunConfig, keys: Keys, stage: str, store=None) -> bool:
     if stage == "calibration":
         return (calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT).exists()
     if stage == "retrievers":
-        return all((p / "tailsynth_train.json").exists() for p in _retriever_paths(config, keys).values())
+        return all((p / "tailsynth_train.json").exists() for p in retriever_paths(config, keys).values())
     if stage == "synthesis":
         sql, params = "SELECT count(*) FROM runs WHERE run_id = ? AND finished_at IS NOT NULL", [synthesis_run_id(config, keys)]
         if config.engine.kind == "ray":
@@ -635,7 +636,7 @@ def _evaluate(config, keys, data: RunData, store, report, progress, done) -> dic
     if done:
         report.table1, report.sbs = load_results(store, run_id)
         return {"reloaded": True}
-    paths = _retriever_paths(config, keys)
+    paths = retriever_paths(config, keys)
     systems = {"untrained": retriever_config(config).base_model, **paths}
     report.table1, report.sbs, detail = evaluate_systems(config, data, store, run_id, systems, work_dir(config) / "indexes")
     return detail
@@ -663,7 +664,7 @@ def _collect_details(config: RunConfig, keys: Keys, data: RunData, store, report
     report.details["eval_run_id"] = eval_run_id(config, keys)
     report.details["table1_gains"] = tables.gain_intervals(store, eval_run_id(config, keys))
     report.details["retrievers"] = {}
-    for recipe, path in _retriever_paths(config, keys).items():
+    for recipe, path in retriever_paths(config, keys).items():
         m = json.loads((path / "tailsynth_train.json").read_text())
         report.details["retrievers"][recipe] = {k: m.get(k) for k in (
             "steps", "batch_size", "baseline_rows", "synthetic_rows", "final_loss", "device", "dev_curve")} | {"path": str(path)}

@@ -159,3 +159,21 @@ def test_untyped_training_queries_of_the_files_are_typed_for_the_floors(tmp_path
     typed = pipeline.train_queries(user, data)
     assert [q["qtype"] for q in typed] == ["alternative", "qa", "qa"]  # a type the files give is kept
     assert "qtype" not in data.train_queries[0]  # the loaded rows are not changed
+
+
+def test_the_other_runs_config_is_parsed_once_per_version_of_its_file(tmp_path):
+    from tailsynth.runner.config import load_from_run
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "demo_run.toml"
+    path = tmp_path / "other.toml"
+    path.write_text(example.read_text())
+    first = load_from_run(path)
+    assert load_from_run(str(path)) is first  # the chain, the synthesis models and the rewriter's home share it
+    import os
+
+    text = path.read_text().replace('name = "', 'name = "edited-', 1)
+    path.write_text(text)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert load_from_run(path).name.startswith("edited-")  # an edited file is read again
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_from_run(tmp_path / "missing.toml")
