@@ -215,13 +215,9 @@ def run_config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Ru
 
 
 def load_run_config(path: str | Path) -> RunConfig:
+    """A run config from its TOML file (and the files it ``extends``)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"config {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: invalid TOML ({err})") from None
+    data = read_toml(path)
     try:
         config = run_config_from_dict(data, path.parent)
     except ValueError as err:
@@ -230,17 +226,61 @@ def load_run_config(path: str | Path) -> RunConfig:
     return config
 
 
+def read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The TOML's tables, over those of the config it names in ``extends`` (deep-merged: a table
+    merges key by key, any other value replaces). A profile of a run is then only what differs
+    (``examples/paper_gpu.toml`` extends ``paper.toml``). The base sits in the same directory, so
+    every relative path in either file means the same thing."""
+    if not path.exists():
+        raise FileNotFoundError(f"config {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: invalid TOML ({err})") from None
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or Path(base).name != base:
+        raise ValueError(f"{path}: extends must name a config file in the same directory, got {base!r}")
+    base_path = path.parent / base
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
+        raise ValueError(f"{path}: extends {base} goes round in a circle")
+    return _merged(read_toml(base_path, (*seen, path.resolve())), data)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def load_from_run(path: str | Path) -> RunConfig:
-    """``[models] from_run``'s config, parsed once per version of its file: planning one run reads
-    it for the chain, the synthesis models and the rewriter's home."""
+    """``[models] from_run``'s config, parsed once per version of its files (it and the ones it
+    ``extends``): planning one run reads it for the chain, the synthesis models and the rewriter's home."""
     resolved = Path(path).resolve()
     if not resolved.exists():
         return load_run_config(resolved)  # its error names the missing file
-    return _load_cached(str(resolved), resolved.stat().st_mtime_ns)
+    return _load_cached(str(resolved), _versions(resolved))
+
+
+def _versions(path: Path) -> tuple[int, ...]:
+    out, seen = [], set()
+    while path.exists() and path not in seen:
+        seen.add(path)
+        out.append(path.stat().st_mtime_ns)
+        try:
+            base = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+        except tomllib.TOMLDecodeError:
+            break
+        if not isinstance(base, str):
+            break
+        path = path.parent / base
+    return tuple(out)
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int) -> RunConfig:
+def _load_cached(path: str, versions: tuple[int, ...]) -> RunConfig:
     return load_run_config(path)
 
 
