@@ -82,10 +82,12 @@ def _threads(workers: int) -> int:
 
 
 def _init_worker(threads: int) -> None:
+    import torch
+
     from tailsynth.env import apply_offline_defaults
 
     apply_offline_defaults()
-    os.environ["TAILSYNTH_STAGE_THREADS"] = str(threads)
+    torch.set_num_threads(threads)  # a trainer that pins its own (``num_threads``) restores this after
     sys.stdout = sys.stderr = _PlainStream(sys.__stderr__)
 
 
@@ -137,13 +139,10 @@ def run_side_by_side(tasks: Sequence[str], call: Callable[[str], tuple[Callable,
 
 
 def train_stage(config, stage: str, business_labels: list | None, progress: bool) -> Finished:
-    """Train one stage in a worker process (what ``pipeline.run`` does for it sequentially)."""
-    import torch
-
+    """Train one stage (in a worker process; what ``pipeline.run`` does for it in its own)."""
     from tailsynth.runner import chain as chain_mod
     from tailsynth.runner import pipeline
 
-    torch.set_num_threads(int(os.environ.get("TAILSYNTH_STAGE_THREADS", "1")))  # a stage before may have pinned it
     keys = pipeline.stage_keys(config)
     buffer = RowBuffer()
     started = time.perf_counter()
