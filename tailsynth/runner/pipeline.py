@@ -380,6 +380,7 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
     work_dir(config).mkdir(parents=True, exist_ok=True)
     Path(config.output.store).parent.mkdir(parents=True, exist_ok=True)
     stages = active_stages(config, keys)
+    run_started = time.perf_counter()
     with Store(config.output.store) as store:
         trained_ahead = _side_by_side(config, keys, data, stages, store, progress)
         for i, stage in enumerate(stages, 1):
@@ -413,6 +414,7 @@ def run(config: RunConfig | str | Path, dry_run: bool = False, progress: bool = 
             if not done:
                 announce(f"stage {i}/{len(stages)} {stage}: done in {seconds:.0f} s", progress)
                 _write_marker(config, stage, keys[stage], seconds, detail)
+        report.details["stages_wall_s"] = round(time.perf_counter() - run_started, 1)
         _collect_details(config, keys, data, store, report)
     write_report(report, config)
     return report

@@ -248,6 +248,16 @@ def plot_dev_curve(curves: dict[str, list[dict]], metric: str, path: Path) -> Pa
     return save_figure(fig, path)
 
 
+def wall_line(stages: dict[str, dict], wall_s: float | None) -> str:
+    """The invocation's wall time of its stages; beside the sum of their own seconds when model
+    stages trained side by side (``[engine] stage_workers``) and the two differ."""
+    total = sum(v["seconds"] for v in stages.values())
+    if wall_s is None or total <= wall_s + 1:
+        return f"Wall time of the stages in this invocation: {total:.0f} s."
+    return (f"Wall time of the stages in this invocation: {wall_s:.0f} s ({total:.0f} s of stage time: the model "
+            "stages trained side by side, [engine] stage_workers).")
+
+
 def write_report(report: Report, config: RunConfig) -> Path:
     """``report_dir/report.md`` + ``table1.png`` (+ ``table2.png``, ``table3.png``) + ``report.json``."""
     out = report.report_dir
@@ -261,8 +271,7 @@ def write_report(report: Report, config: RunConfig) -> Path:
     if d.get("data"):
         lines += ["Data: " + ", ".join(f"{k} {v}" for k, v in d["data"].items()), ""]
     lines += _stages(report)
-    total = sum(v["seconds"] for v in report.stages.values())
-    lines += ["", f"Wall time of the stages in this invocation: {total:.0f} s."]
+    lines += ["", wall_line(report.stages, d.get("stages_wall_s"))]
     for note in d.get("fallbacks", []):
         lines += [f"- {note}"]
     lines += _models(d)

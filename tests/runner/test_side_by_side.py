@@ -45,3 +45,12 @@ def test_the_row_buffer_keeps_what_a_trainer_writes_for_the_parent():
     buffer = RowBuffer()
     assert buffer.insert("train_log", [("run", 1, "loss", 0.5)], replace=True) == 1
     assert buffer.writes == [("train_log", [("run", 1, "loss", 0.5)], True)]
+
+
+def test_the_report_gives_the_wall_time_beside_the_stage_time_when_stages_overlapped():
+    from tailsynth.runner.report import wall_line
+
+    stages = {"sft": {"seconds": 300.0}, "general_filter": {"seconds": 280.0}, "calibration": {"seconds": 100.0}}
+    assert wall_line(stages, 420.0) == ("Wall time of the stages in this invocation: 420 s (680 s of stage time: "
+                                        "the model stages trained side by side, [engine] stage_workers).")
+    assert wall_line(stages, 680.4) == wall_line(stages, None) == "Wall time of the stages in this invocation: 680 s."
