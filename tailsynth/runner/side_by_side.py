@@ -81,7 +81,24 @@ def _threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the run's process dies (``kill -9``), so no orphan
+    goes on writing a stage directory that the resumed run trains again."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call took effect
+        os._exit(1)
+
+
 def _init_worker(threads: int) -> None:
+    _die_with_parent()
     import torch
 
     from tailsynth.env import apply_offline_defaults

@@ -3,6 +3,7 @@ they come, and a failure stops new work but lets the running stages finish and b
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,45 @@ def test_the_report_gives_the_wall_time_beside_the_stage_time_when_stages_overla
     assert wall_line(stages, 420.0) == ("Wall time of the stages in this invocation: 420 s (680 s of stage time: "
                                         "the model stages trained side by side, [engine] stage_workers).")
     assert wall_line(stages, 680.4) == wall_line(stages, None) == "Wall time of the stages in this invocation: 680 s."
+
+
+def _record_pid_and_wait(path: str) -> None:
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a killed worker not yet reaped is a zombie
+
+
+def test_a_killed_run_leaves_no_worker_behind(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    pid_file = tmp_path / "worker.pid"
+    script = ("from tailsynth.runner.side_by_side import run_side_by_side\n"
+              "from tests.runner.test_side_by_side import _record_pid_and_wait\n"
+              f"run_side_by_side(['a'], lambda t: (_record_pid_and_wait, ({str(pid_file)!r},)), workers=1)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=str(Path(__file__).resolve().parents[2]),
+                              stderr=subprocess.DEVNULL)  # the killed parent's resource tracker complains
+    for _ in range(600):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived the killed run")
