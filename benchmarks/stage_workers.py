@@ -5,7 +5,7 @@
 Both variants train the same stages of the config (business, SFT, QSR, PDA, RL, the two filters)
 from scratch into their own temporary work dirs, in the same invocation: first in this process one
 after another (what ``stage_workers = 1`` does), then in two worker processes. ``--scale`` shrinks
-every stage's steps and examples alike so the comparison fits a few minutes; the ratio is what it
+every stage's steps and examples (and the business model's labels) alike so the comparison fits a few minutes; the ratio is what it
 measures, not any model's quality. Writes ``report.md`` and ``report.json`` under ``--out``.
 """
 
@@ -49,6 +49,7 @@ def main() -> None:
 
     base = pipeline.load_run_config(args.config)
     _, data = pipeline.make_plan(base)
+    labels = data.business_labels[: max(64, round(len(data.business_labels) * args.scale))]
     seconds, stage_seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (1, 2):
@@ -57,9 +58,9 @@ def main() -> None:
             stages = [s for s in pipeline.active_stages(config, keys) if s in AHEAD]
             started = time.perf_counter()
             if workers == 1:
-                stage_seconds[workers] = {s: train_stage(config, s, data.business_labels, False).seconds for s in stages}
+                stage_seconds[workers] = {s: train_stage(config, s, labels, False).seconds for s in stages}
             else:
-                done = train_stages(config, stages, data.business_labels, workers, False, lambda s: None, lambda s, r: None)
+                done = train_stages(config, stages, labels, workers, False, lambda s: None, lambda s, r: None)
                 stage_seconds[workers] = {s: r.seconds for s, r in done.items()}
             seconds[workers] = round(time.perf_counter() - started, 1)
             print(f"[stage_workers] {workers} worker(s): {seconds[workers]} s", flush=True)
