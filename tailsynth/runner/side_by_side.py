@@ -81,7 +81,7 @@ def _threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Linux: the kernel kills this worker when the run's process dies (``kill -9``), so no orphan
     goes on writing a stage directory that the resumed run trains again."""
     if not sys.platform.startswith("linux"):
@@ -93,12 +93,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:  # the parent died before the call took effect
+    if os.getppid() != parent:  # the parent died before the call took effect (it may be pid 1 in a container)
         os._exit(1)
 
 
-def _init_worker(threads: int) -> None:
-    _die_with_parent()
+def _init_worker(threads: int, parent: int) -> None:
+    _die_with_parent(parent)
     import torch
 
     from tailsynth.env import apply_offline_defaults
@@ -129,7 +129,7 @@ def run_side_by_side(tasks: Sequence[str], call: Callable[[str], tuple[Callable,
 
     context = multiprocessing.get_context("spawn")  # fork would copy this process's torch threads and open store
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(_threads(workers),)) as pool:
+                             initargs=(_threads(workers), os.getpid())) as pool:
         while running or (pending and error is None):
             if error is None:
                 for task in [t for t in pending if ready(t)][: workers - len(running)]:
