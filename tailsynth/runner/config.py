@@ -226,26 +226,36 @@ def load_run_config(path: str | Path) -> RunConfig:
     return config
 
 
-def read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     """The TOML's tables, over those of the config it names in ``extends`` (deep-merged: a table
     merges key by key, any other value replaces). A profile of a run is then only what differs
     (``examples/paper_gpu.toml`` extends ``paper.toml``). The base sits in the same directory, so
     every relative path in either file means the same thing."""
-    if not path.exists():
-        raise FileNotFoundError(f"config {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: invalid TOML ({err})") from None
-    base = data.pop("extends", None)
-    if base is None:
-        return data
-    if not isinstance(base, str) or Path(base).name != base:
-        raise ValueError(f"{path}: extends must name a config file in the same directory, got {base!r}")
-    base_path = path.parent / base
-    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
-        raise ValueError(f"{path}: extends {base} goes round in a circle")
-    return _merged(read_toml(base_path, (*seen, path.resolve())), data)
+    merged: dict[str, Any] = {}
+    for _, data in reversed(_extends_chain(path)):
+        merged = _merged(merged, data)
+    return merged
+
+
+def _extends_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """``(file, its tables without extends)`` of the config and each base it extends, in that order."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    while True:
+        if not path.exists():
+            raise FileNotFoundError(f"config {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: invalid TOML ({err})") from None
+        base = data.pop("extends", None)
+        chain.append((path, data))
+        if base is None:
+            return chain
+        if not isinstance(base, str) or Path(base).name != base:
+            raise ValueError(f"{path}: extends must name a config file in the same directory, got {base!r}")
+        if (path.parent / base).resolve() in {p.resolve() for p, _ in chain}:
+            raise ValueError(f"{path}: extends {base} goes round in a circle")
+        path = path.parent / base
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -259,24 +269,8 @@ def load_from_run(path: str | Path) -> RunConfig:
     """``[models] from_run``'s config, parsed once per version of its files (it and the ones it
     ``extends``): planning one run reads it for the chain, the synthesis models and the rewriter's home."""
     resolved = Path(path).resolve()
-    if not resolved.exists():
-        return load_run_config(resolved)  # its error names the missing file
-    return _load_cached(str(resolved), _versions(resolved))
-
-
-def _versions(path: Path) -> tuple[int, ...]:
-    out, seen = [], set()
-    while path.exists() and path not in seen:
-        seen.add(path)
-        out.append(path.stat().st_mtime_ns)
-        try:
-            base = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
-        except tomllib.TOMLDecodeError:
-            break
-        if not isinstance(base, str):
-            break
-        path = path.parent / base
-    return tuple(out)
+    versions = tuple(p.stat().st_mtime_ns for p, _ in _extends_chain(resolved))  # raises on a missing or bad file
+    return _load_cached(str(resolved), versions)
 
 
 @lru_cache(maxsize=8)
