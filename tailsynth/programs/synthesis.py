@@ -90,10 +90,11 @@ class SynthesisProgram(dspy.Module):
         ])
 
     def run(self, queries: Iterable, store: Store, run_id: str | None = None, progress: bool = True,
-            kind: str = "synthesis") -> RunSummary:
+            kind: str = "synthesis", label: str = "") -> RunSummary:
         """Synthesize pairs for ``queries`` into ``store``; rerunning the same run id resumes.
         ``kind`` is the run's ``runs.kind``: ``"calibration"`` for a dev run that chooses operating
-        points (``runner.calibrate``), so it is never taken for the latest synthesis run."""
+        points (``runner.calibrate``), so it is never taken for the latest synthesis run. ``label``
+        prefixes each progress line (two runs printing side by side)."""
         queries = as_queries(queries)
         run_id = run_id or synthesis_run_id(self.config, queries, self.catalog, self.model_ids)  # config + data + models
         store.start_run(run_id, kind, self.config.to_dict(), self.model_ids)
@@ -111,7 +112,8 @@ class SynthesisProgram(dspy.Module):
             for stage in STAGES:
                 done = store.done(run_id, stage)
                 todo = [q for q in queries if q.query_id not in done]
-                task = bar.add_task(stage, total=len(queries), completed=len(queries) - len(todo))
+                task = bar.add_task(f"{label} {stage}" if label else stage, total=len(queries),
+                                    completed=len(queries) - len(todo))
                 started = time.perf_counter()
                 for chunk in _chunks(todo, self.config.chunk_size):
                     tables = steps[stage](run_id, chunk, store)

@@ -217,12 +217,16 @@ def train_recipes(
 ) -> dict[str, Path]:
     """Train (or load) both recipes from one config, differing only in ``recipe`` (so a gain is
     the data's); recipe → model directory under ``out_dir/<recipe>/``."""
-    import dataclasses
-
-    return {recipe: train_retriever(dataclasses.replace(config, recipe=recipe, out_dir=str(Path(out_dir) / recipe),
-                                                        run_id=None), baseline, synthetic, store=store,
+    return {recipe: train_retriever(recipe_config(config, recipe, out_dir), baseline, synthetic, store=store,
                                     dev_metric=dev_metric)
             for recipe in RECIPES}
+
+
+def recipe_config(config: RetrieverTrainConfig, recipe: str, out_dir: str | Path) -> RetrieverTrainConfig:
+    """``config`` for one recipe of ``train_recipes``, trained into ``out_dir/<recipe>/``."""
+    import dataclasses
+
+    return dataclasses.replace(config, recipe=recipe, out_dir=str(Path(out_dir) / recipe), run_id=None)
 
 
 # ------------------------------------------------------------------------------------ model

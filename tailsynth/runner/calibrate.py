@@ -51,11 +51,15 @@ def open_config(syn_config):
                                max_general_per_query=syn_config.top_k * (syn_config.k + 1))
 
 
-def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) -> tuple[str, Calibration]:
+def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True,
+        workers: int = 1) -> tuple[str, Calibration]:
     """For each rewriter name → ``ProgramSpec`` (of ``open_config``): synthesize for the dev
     queries, label the candidates, choose the operating point; keep the rewriter whose choice
     reaches the target on the most types, then keeps the most dev pairs (then the higher
-    precision, then the first named). Writes ``calibration_dir``; returns (rewriter, choice)."""
+    precision, then the first named). Writes ``calibration_dir``; returns (rewriter, choice).
+
+    With ``workers`` > 1 the rewriters' dev runs go side by side, each in a worker process
+    (``runner.side_by_side.run_into_store``): the same rows in ``store``."""
     from tailsynth.runner.chain import chain_source
 
     queries = dev_queries(config)
@@ -63,10 +67,18 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) 
         raise ValueError("[calibration] needs judged dev queries; the chain's source has none")
     judge = chain_source(config).require("judgements").judge
     c = config.calibration
+    run_ids = {name: dev_run_id(config, key) + (f"-{name}" if len(specs) > 1 else "") for name in specs}
+    if workers > 1 and len(specs) > 1:  # a 135M LM writing rewrites keeps one core busy at most
+        from tailsynth.runner.side_by_side import run_into_store
+
+        run_into_store(list(specs), lambda name: (_dev_run, (specs[name], queries, run_ids[name], progress, name)),
+                       min(workers, len(specs)), store, calibration_dir(config, key) / "dev-runs")
+    else:
+        for name, spec in specs.items():
+            _dev_run(store, spec, queries, run_ids[name], progress)
     tried: dict[str, tuple[str, Calibration]] = {}
-    for name, spec in specs.items():
-        run_id = dev_run_id(config, key) + (f"-{name}" if len(specs) > 1 else "")
-        spec.program().run(queries, store, run_id=run_id, progress=progress, kind=KIND)
+    for name in specs:
+        run_id = run_ids[name]
         rows = _dev_rows(store, run_id, judge)
         tried[name] = run_id, calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls,
                                         c.general_recalls)
@@ -85,6 +97,12 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True) 
                                **result.to_dict()}, indent=2))
     tmp.replace(out / RESULT)
     return best, result
+
+
+def _dev_run(store, spec, queries: list[dict], run_id: str, progress: bool, label: str = "") -> str:
+    """One dev run into ``store`` (a worker's own store file when side by side)."""
+    spec.program().run(queries, store, run_id=run_id, progress=progress, kind=KIND, label=label)
+    return run_id
 
 
 def _dev_rows(store, run_id: str, judge) -> list[DevRow]:

@@ -564,7 +564,9 @@ def _calibration(config, keys, data: RunData, store, report, progress, done) -> 
     """The program on judged dev queries with every filter open; the operating point synthesis runs at."""
     specs = {name: _program_spec(config, calibrate.open_config(_with_rewriter(config, keys, name)), data)
              for name in config.calibration.rewriters}
-    rewriter, result = calibrate.run(config, keys.calibration, specs, store, progress)
+    if config.engine.stage_workers > 1 and len(specs) > 1:
+        chain_mod.judged_catalog_index(config)  # encoded once here, not by each worker of the dev runs
+    rewriter, result = calibrate.run(config, keys.calibration, specs, store, progress, config.engine.stage_workers)
     return {"rewriter": rewriter, "business_threshold": result.business_threshold,
             "general_threshold": result.general_threshold, "floor": result.floor, "floor_by_type": result.floor_by_type,
             "dev": result.dev[ALL_TYPES]}
@@ -609,9 +611,26 @@ def _retrievers(config, keys, data: RunData, store, report, progress, done) -> d
                        "queries, or check the funnel with `tailsynth inspect funnel`")
     cfg = dataclasses.replace(retriever_config(config), show_progress=progress)
     root = work_dir(config) / f"retrievers-{keys.retrievers}"
-    paths = train_recipes(cfg, data.baseline_pairs, synthetic, root, store=store, dev_metric=dev_curve(config, data))
+    dev = dev_curve(config, data)
+    if config.engine.stage_workers > 1:  # the two recipes side by side, each in a worker with a store file of its own
+        from tailsynth.retrieval.trainer import RECIPES, recipe_config
+        from tailsynth.runner.side_by_side import run_into_store
+
+        paths = run_into_store(
+            list(RECIPES), lambda recipe: (_train_recipe, (recipe_config(cfg, recipe, root), data.baseline_pairs,
+                                                           synthetic, dev)),
+            min(config.engine.stage_workers, len(RECIPES)), store, root / "stores")
+    else:
+        paths = train_recipes(cfg, data.baseline_pairs, synthetic, root, store=store, dev_metric=dev)
     return {"synthetic_pairs": len(synthetic), "baseline_pairs": len(data.baseline_pairs),
             "models": {k: str(v) for k, v in paths.items()}}
+
+
+def _train_recipe(store, config, baseline, synthetic, dev):
+    """One retriever recipe (in a side-by-side worker, ``store`` its own file)."""
+    from tailsynth.retrieval.trainer import train_retriever
+
+    return train_retriever(config, baseline, synthetic, store=store, dev_metric=dev)
 
 
 def dev_curve(config: RunConfig, data: RunData):

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AHEAD", "NEEDS", "Finished", "RowBuffer", "run_side_by_side", "train_stages"]
+__all__ = ["AHEAD", "NEEDS", "Finished", "RowBuffer", "run_into_store", "run_side_by_side", "train_stages"]
 
 AHEAD = ("sft", "general_filter", "qsr", "pda", "rl", "rl_nopda", "business", "rewrite_filter")
 """The stages that may train side by side (every one before the calibration), in the order they
@@ -153,6 +153,44 @@ def run_side_by_side(tasks: Sequence[str], call: Callable[[str], tuple[Callable,
     if error is not None:
         raise error
     return results
+
+
+def run_into_store(tasks: Sequence[str], call: Callable[[str], tuple[Callable, tuple]], workers: int, store,
+                   scratch_dir, on_done: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """``run_side_by_side`` for tasks that write runs into a store: the function ``call(task)``
+    names gets, before its arguments, a ``Store`` over a file of its own under ``scratch_dir``
+    (``<task>.duckdb``: DuckDB lets one process write a file). As each task finishes, the parent
+    copies that file's rows into ``store`` (``Store.copy_runs``), the rows a task run here would
+    have written, and deletes it; a task that did not finish leaves its file, where the same task
+    resumes next time."""
+    from pathlib import Path
+
+    scratch = Path(scratch_dir)
+    scratch.mkdir(parents=True, exist_ok=True)
+    paths = {task: scratch / f"{task}.duckdb" for task in tasks}
+
+    def with_store(task: str) -> tuple[Callable, tuple]:
+        function, args = call(task)
+        return _with_store, (str(paths[task]), function, *args)
+
+    def copied(task: str, result: Any) -> None:
+        store.copy_runs(paths[task])
+        for leftover in (paths[task], Path(f"{paths[task]}.wal"), Path(f"{paths[task]}.writer")):
+            leftover.unlink(missing_ok=True)
+        if on_done:
+            on_done(task, result)
+
+    results = run_side_by_side(tasks, with_store, workers, on_done=copied)
+    if not any(scratch.iterdir()):
+        scratch.rmdir()
+    return results
+
+
+def _with_store(path: str, function: Callable, *args: Any) -> Any:
+    from tailsynth.store.store import Store
+
+    with Store(path) as store:
+        return function(store, *args)
 
 
 def train_stage(config, stage: str, business_labels: list | None, progress: bool) -> Finished:

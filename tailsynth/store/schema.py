@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS train_log (
 """
 
 COLUMNS: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id", "kind", "config", "model_ids", "started_at", "finished_at"),
     "queries": ("run_id", "query_id", "text", "qtype"),
     "progress": ("run_id", "query_id", "stage"),
     "rewrites": ("run_id", "query_id", "rank", "rewrite", "label", "p_relevant", "p_partial", "p_irrelevant", "kept"),

@@ -30,6 +30,9 @@ import duckdb
 from tailsynth.store.schema import ADDED_COLUMNS, COLUMNS, SCHEMA
 
 DEFAULT_STORE = "store.duckdb"
+RUN_TABLES = ("runs", "queries", "progress", "rewrites", "candidates", "pairs", "eval_results", "eval_query_results",
+              "train_log")
+"""The tables of a store's rows (every row tagged with its run id); ``copy_runs`` copies them."""
 
 
 def _now() -> datetime:
@@ -189,6 +192,24 @@ class Store:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    def copy_runs(self, source: str | Path) -> int:
+        """Copy every row of the store file ``source`` into this one, in one transaction, rows of
+        the same key replaced (copying twice leaves one copy). How runs written in another process
+        (a side-by-side worker's own file: ``runner.side_by_side.run_into_store``) join the run's
+        store, since DuckDB lets one process write a file. Returns the rows copied."""
+        with Store(source, read_only=True, lock_timeout_s=self.lock_timeout_s) as other:
+            copied = {table: other.fetch(f"SELECT {', '.join(COLUMNS[table])} FROM {table}") for table in RUN_TABLES}
+        with self.connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table, rows in copied.items():
+                    self.insert(table, rows, replace=True)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return sum(len(rows) for rows in copied.values())
 
     def done(self, run_id: str, stage: str) -> set[str]:
         rows = self.fetch("SELECT query_id FROM progress WHERE run_id = ? AND stage = ?", [run_id, stage])

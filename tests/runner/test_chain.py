@@ -157,6 +157,12 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
                           "count(DISTINCT query_id) FROM pairs WHERE run_id = ?", [chosen["run_id"]])[0]
         kinds = dict(store.fetch("SELECT run_id, kind FROM runs"))
     assert kinds[chosen["run_id"]] == "calibration" and kinds[pipeline.synthesis_run_id(config, keys)] == "synthesis"
+    # the two dev runs and the two retrievers ran side by side, each into a store file of its own: their rows reached
+    # the run's store and the files are gone
+    assert sorted(k for k in kinds.values() if k in ("calibration", "train_retriever")) == ["calibration"] * 2 + ["train_retriever"] * 2
+    assert all(logged.get(r) for r, k in kinds.items() if k == "train_retriever")
+    assert not (calibrate.calibration_dir(config, keys.calibration) / "dev-runs").exists()
+    assert not (pipeline.work_dir(config) / f"retrievers-{keys.retrievers}" / "stores").exists()
     assert dev[0] == dev[1] > 0 and dev[2] == chosen["queries"] == 4
     assert chosen["dev"]["all"]["candidates"] == dev[0]
     assert syn["rewrite_drop_threshold"] == pytest.approx(filter_threshold(chain["rewrite_filter"].path))

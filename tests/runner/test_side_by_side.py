@@ -97,3 +97,37 @@ def test_a_killed_run_leaves_no_worker_behind(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived the killed run")
+
+
+def _write_run(store, run_id: str, queries: int, fail: bool = False) -> str:
+    store.start_run(run_id, "synthesis", {"n": queries}, {})
+    for i in range(queries):
+        store.write_stage(run_id, "rewrite", [f"q{i}"], {"queries": [(run_id, f"q{i}", f"text {i}", "qa")]})
+        if fail and i == 0:
+            raise ValueError(f"{run_id} failed after one query")
+    store.finish_run(run_id)
+    return run_id
+
+
+def test_tasks_that_write_a_store_write_their_own_files_and_the_parent_copies_them(tmp_path):
+    from tailsynth.runner.side_by_side import run_into_store
+    from tailsynth.store import Store
+
+    scratch = tmp_path / "scratch"
+    with Store(tmp_path / "run.duckdb") as store:
+        done = run_into_store(["a", "b"], lambda t: (_write_run, (f"run-{t}", 3)), 2, store, scratch)
+        assert done == {"a": "run-a", "b": "run-b"}
+        rows = dict(store.fetch("SELECT run_id, count(*) FROM queries GROUP BY run_id"))
+        progress = store.fetch("SELECT count(*) FROM progress")[0][0]
+        finished = store.fetch("SELECT count(finished_at) FROM runs")[0][0]
+    assert rows == {"run-a": 3, "run-b": 3} and progress == 6 and finished == 2
+    assert not scratch.exists()  # each file went once its rows were copied, and the empty folder after them
+
+    # a task that fails leaves its file, where the same task resumes; the finished one is copied
+    with Store(tmp_path / "run.duckdb") as store, pytest.raises(ValueError, match="run-d failed"):
+        run_into_store(["c", "d"], lambda t: (_write_run, (f"run-{t}", 3, t == "d")), 2, store, scratch)
+    assert [p.name for p in scratch.iterdir() if p.suffix == ".duckdb"] == ["d.duckdb"]
+    with Store(tmp_path / "run.duckdb") as store:
+        run_into_store(["d"], lambda t: (_write_run, (f"run-{t}", 3)), 2, store, scratch)
+        rows = dict(store.fetch("SELECT run_id, count(*) FROM queries GROUP BY run_id"))
+    assert rows == {"run-a": 3, "run-b": 3, "run-c": 3, "run-d": 3}  # resumed: none twice

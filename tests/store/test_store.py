@@ -31,3 +31,22 @@ def test_resuming_with_another_config_is_refused():
     assert store.start_run("r", "synthesis", {"k": 5}, {}) is False
     with pytest.raises(ValueError, match="different config"):
         store.start_run("r", "synthesis", {"k": 6}, {})
+
+
+def test_copy_runs_brings_every_row_of_another_file_once(tmp_path):
+    from tailsynth.store import Store
+
+    with Store(tmp_path / "worker.duckdb") as worker:
+        worker.start_run("r1", "calibration", {"k": 1}, {"m": "x"})
+        worker.write_stage("r1", "rewrite", ["q1"], {"queries": [("r1", "q1", "a query", "qa")]})
+        worker.insert("train_log", [("r1", 0, "loss", 0.5)])
+        worker.finish_run("r1")
+    with Store(tmp_path / "run.duckdb") as store:
+        store.start_run("other", "synthesis", {}, {})
+        assert store.copy_runs(tmp_path / "worker.duckdb") == 4
+        store.copy_runs(tmp_path / "worker.duckdb")  # twice: still one copy
+        runs = store.fetch("SELECT run_id, kind, config, finished_at IS NOT NULL FROM runs ORDER BY run_id")
+        assert [(r[0], r[1], r[3]) for r in runs] == [("other", "synthesis", False), ("r1", "calibration", True)]
+        assert store.done("r1", "rewrite") == {"q1"}
+        assert store.fetch("SELECT count(*) FROM queries")[0][0] == 1
+        assert store.fetch("SELECT value FROM train_log")[0][0] == 0.5
