@@ -43,7 +43,7 @@ class EngineConfig:
     """Train the run's model stages that need nothing from each other (business, SFT, QSR, PDA, the
     two filters; RL once SFT, QSR and PDA are done) side by side in this many processes, each with
     ``cpu_count // stage_workers`` threads (``tailsynth.runner.side_by_side``); the calibration's
-    dev runs (one per rewriter) go side by side too (``runner.calibrate``). Each stage seeds
+    dev runs (one per rewriter) and the two retrievers go side by side too. Each stage seeds
     itself and writes its own directory, so the keys and files are those of a sequential run (a
     stage on another thread count may differ in the last bits of its float sums)."""
 

@@ -69,8 +69,10 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True,
     c = config.calibration
     run_ids = {name: dev_run_id(config, key) + (f"-{name}" if len(specs) > 1 else "") for name in specs}
     if workers > 1 and len(specs) > 1:  # a 135M LM writing rewrites keeps one core busy at most
+        from tailsynth.runner.chain import judged_catalog_index
         from tailsynth.runner.side_by_side import run_into_store
 
+        judged_catalog_index(config)  # encoded once here, not by each worker
         run_into_store(list(specs), lambda name: (_dev_run, (specs[name], queries, run_ids[name], progress, name)),
                        min(workers, len(specs)), store, calibration_dir(config, key) / "dev-runs")
     else:

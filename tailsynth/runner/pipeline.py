@@ -564,8 +564,6 @@ def _calibration(config, keys, data: RunData, store, report, progress, done) -> 
     """The program on judged dev queries with every filter open; the operating point synthesis runs at."""
     specs = {name: _program_spec(config, calibrate.open_config(_with_rewriter(config, keys, name)), data)
              for name in config.calibration.rewriters}
-    if config.engine.stage_workers > 1 and len(specs) > 1:
-        chain_mod.judged_catalog_index(config)  # encoded once here, not by each worker of the dev runs
     rewriter, result = calibrate.run(config, keys.calibration, specs, store, progress, config.engine.stage_workers)
     return {"rewriter": rewriter, "business_threshold": result.business_threshold,
             "general_threshold": result.general_threshold, "floor": result.floor, "floor_by_type": result.floor_by_type,

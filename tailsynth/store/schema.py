@@ -65,7 +65,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "eval_query_results": ("run_id", "suite", "system", "query_id", "qtype", "metric", "value"),
     "train_log": ("run_id", "step", "metric", "value"),
 }
-"""Insertable columns per table, in order; ``Store.insert`` takes rows as tuples in this order.
+"""Insertable columns of every table, in order; ``Store.insert`` takes rows as tuples in this order
+(and ``Store.copy_runs`` copies every table named here).
 
 ``pairs.decided_by`` names the stage that decided a candidate: 'negation' (its text states what the
 query rules out, never scored; business_score NULL), 'retrieval' (its ann_score under the

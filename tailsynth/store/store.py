@@ -30,9 +30,6 @@ import duckdb
 from tailsynth.store.schema import ADDED_COLUMNS, COLUMNS, SCHEMA
 
 DEFAULT_STORE = "store.duckdb"
-RUN_TABLES = ("runs", "queries", "progress", "rewrites", "candidates", "pairs", "eval_results", "eval_query_results",
-              "train_log")
-"""The tables of a store's rows (every row tagged with its run id); ``copy_runs`` copies them."""
 
 
 def _now() -> datetime:
@@ -142,6 +139,18 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """What runs inside commits as one, or not at all (rolled back on any error)."""
+        with self.connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     # --- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, kind: str, config: dict, model_ids: dict) -> bool:
         """Register a run; returns False when it already exists (a resume). Config must match."""
@@ -182,16 +191,10 @@ class Store:
     ) -> None:
         """Rows of one stage for a chunk of queries plus their progress markers, atomically.
         ``replace`` lets a later stage complete rows an earlier stage wrote (same key)."""
-        with self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for table, rows in tables.items():
-                    self.insert(table, rows, replace=replace)
-                self.insert("progress", [(run_id, q, stage) for q in query_ids])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.transaction():
+            for table, rows in tables.items():
+                self.insert(table, rows, replace=replace)
+            self.insert("progress", [(run_id, q, stage) for q in query_ids])
 
     def copy_runs(self, source: str | Path) -> int:
         """Copy every row of the store file ``source`` into this one, in one transaction, rows of
@@ -199,16 +202,10 @@ class Store:
         (a side-by-side worker's own file: ``runner.side_by_side.run_into_store``) join the run's
         store, since DuckDB lets one process write a file. Returns the rows copied."""
         with Store(source, read_only=True, lock_timeout_s=self.lock_timeout_s) as other:
-            copied = {table: other.fetch(f"SELECT {', '.join(COLUMNS[table])} FROM {table}") for table in RUN_TABLES}
-        with self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for table, rows in copied.items():
-                    self.insert(table, rows, replace=True)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            copied = {table: other.fetch(f"SELECT {', '.join(columns)} FROM {table}") for table, columns in COLUMNS.items()}
+        with self.transaction():
+            for table, rows in copied.items():
+                self.insert(table, rows, replace=True)
         return sum(len(rows) for rows in copied.values())
 
     def done(self, run_id: str, stage: str) -> set[str]:
