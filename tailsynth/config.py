@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from tailsynth.keep_rule import KeepRule
+
 
 @dataclass
 class LMConfig:
@@ -88,6 +90,12 @@ class SynthesisConfig:
     business_threshold: float = 0.5
     max_general_per_query: int = 40
     general_threshold: float = 0.5
+    keep_rule: dict | None = None
+    """A pair the general filter passes is kept only where this ``KeepRule`` (``tailsynth.keep_rule``:
+    ``{weights: {ann_score, business_score, general_p_yes}, bias, threshold}``) keeps it too; None:
+    no rule. The run's ``[calibration] rule = "combined"`` fits one per query type on dev."""
+    keep_rule_by_type: dict[str, dict] = field(default_factory=dict)
+    """Query type → its own rule, over ``keep_rule``."""
     # Execution
     chunk_size: int = 16
 
@@ -110,6 +118,13 @@ class SynthesisConfig:
         if not isinstance(groups, (list, tuple)) or not all(
                 isinstance(g, (list, tuple)) and g and all(isinstance(t, str) and t.strip() for t in g) for g in groups):
             raise ValueError(f"negation_synonyms must be a list of non-empty lists of phrases, got {groups!r}")
+        for name, rule in {"keep_rule": self.keep_rule,
+                           **{f"keep_rule_by_type[{k!r}]": v for k, v in dict(self.keep_rule_by_type).items()}}.items():
+            if rule is not None:
+                try:
+                    KeepRule.from_dict(rule)
+                except ValueError as e:
+                    raise ValueError(f"{name}: {e}") from None
         floors = {"min_retrieval_score": self.min_retrieval_score,
                   **{f"min_retrieval_score_by_type[{k!r}]": v for k, v in dict(self.min_retrieval_score_by_type).items()}}
         for name, value in floors.items():

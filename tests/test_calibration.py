@@ -38,7 +38,7 @@ def _rows(rng, n, qtype, shift):
 def test_calibrate_gives_each_type_the_floor_its_dev_pairs_need():
     rng = np.random.default_rng(0)
     rows = _rows(rng, 300, "qa", 0.3) + _rows(rng, 300, "negative", 0.1)  # negatives separate less
-    c = calibrate(rows, target_precision=0.85, min_pairs=5)
+    c = calibrate(rows, target_precision=0.85, min_pairs=5, rule="floors")
     assert c.business_recall == 1.0 and c.general_recall == 1.0  # random scores: filtering on them only loses pairs
     assert c.floor_by_type["negative"] > c.floor_by_type["qa"]
     for t in ("qa", "negative"):
@@ -46,7 +46,7 @@ def test_calibrate_gives_each_type_the_floor_its_dev_pairs_need():
             assert c.dev[t]["precision"] >= 0.85
     assert c.dev["all"]["kept"] == c.dev["qa"]["kept"] + c.dev["negative"]["kept"]
     assert len(c.grid) == 3 * 4
-    one = calibrate(rows, target_precision=0.85, per_type=False)
+    one = calibrate(rows, target_precision=0.85, per_type=False, rule="floors")
     assert one.floor_by_type == {} and one.dev["all"]["precision"] >= 0.85
 
 
@@ -54,16 +54,69 @@ def test_a_model_that_separates_is_used():
     rng = np.random.default_rng(1)
     rel = rng.random(400) < 0.5
     rows = [DevRow("qa", float(rng.random()), float(0.8 * r + 0.2 * rng.random()), 0.5, bool(r)) for r in rel]
-    c = calibrate(rows, target_precision=0.95, min_pairs=5)
+    c = calibrate(rows, target_precision=0.95, min_pairs=5, rule="floors")
     assert c.business_recall < 1.0 and c.dev["all"]["precision"] >= 0.95
     with pytest.raises(ValueError, match="dev candidates"):
         calibrate([])
 
 
-def test_a_type_that_never_reaches_the_target_keeps_nothing():
+@pytest.mark.parametrize("rule", ["floors", "combined"])
+def test_a_type_that_never_reaches_the_target_keeps_nothing(rule):
     rng = np.random.default_rng(2)
     hopeless = [DevRow("alternative", float(rng.random()), 0.5, 0.5, bool(r)) for r in rng.random(200) < 0.3]
-    c = calibrate(_rows(rng, 300, "qa", 0.3) + hopeless, target_precision=0.85)
+    c = calibrate(_rows(rng, 300, "qa", 0.3) + hopeless, target_precision=0.85, rule=rule)
     assert c.reached["qa"] and not c.reached["alternative"]  # (one floor for both would not reach it either)
     assert c.floor_by_type["alternative"] == KEEP_NONE and c.dev["alternative"]["kept"] == 0
     assert c.dev["qa"]["kept"] > 0 and c.dev["qa"]["precision"] >= 0.85
+    assert ("alternative" in c.keep_rule_by_type) is False
+
+
+def _two_signal_rows(rng, n, qtype):
+    """Relevance that the retrieval and general scores each show only in part, their sum clearly."""
+    latent = rng.normal(0, 1, n)
+    rel = latent + rng.normal(0, 0.5, n) > 0.3
+    ann = 0.6 + 0.08 * latent + rng.normal(0, 0.08, n)
+    gen = 1 / (1 + np.exp(-(latent + rng.normal(0, 1.0, n))))
+    return [DevRow(qtype, float(a), float(rng.random()), float(g), bool(r)) for a, g, r in zip(ann, gen, rel)]
+
+
+def test_combined_weighs_the_scores_together_and_keeps_more_at_the_same_target():
+    rng = np.random.default_rng(3)
+    rows = _two_signal_rows(rng, 400, "qa") + _two_signal_rows(rng, 400, "knowledge")
+    floors = calibrate(rows, target_precision=0.9, rule="floors")
+    combined = calibrate(rows, target_precision=0.9, rule="combined")
+    assert combined.rule == "combined" and combined.grid == []
+    assert combined.business_threshold == 0.0 and combined.general_threshold == 0.0  # the rule decides
+    for t in ("qa", "knowledge"):
+        assert combined.reached[t] and combined.dev[t]["precision"] >= 0.9
+        rule = combined.keep_rule_by_type[t]
+        assert rule.weights[0] > 0 and rule.weights[2] > 0 and abs(rule.weights[1]) < rule.weights[2]  # bus: noise
+        kept = [r for r in rows if r.qtype == t and rule.margin(r.ann_score, r.business_score, r.general_p_yes) >= rule.threshold]
+        assert len(kept) == combined.dev[t]["kept"]
+        as_rows = [{"ann_score": r.ann_score, "business_score": r.business_score, "general_p_yes": r.general_p_yes}
+                   for r in rows if r.qtype == t]
+        assert sum(rule.keeps(r) for r in as_rows) == len(kept)  # the stage's test on a pair row: the same decisions
+        assert combined.floor_by_type[t] == pytest.approx(min(r.ann_score for r in kept))  # spares the models, loses none
+    assert combined.dev["all"]["kept"] > 1.2 * floors.dev["all"]["kept"]
+
+
+def test_a_combined_calibration_survives_its_json_and_refuses_a_malformed_rule():
+    import json
+
+    from tailsynth.calibration import Calibration
+    from tailsynth.keep_rule import KeepRule
+
+    rng = np.random.default_rng(4)
+    c = calibrate(_two_signal_rows(rng, 300, "qa"), target_precision=0.9)
+    back = Calibration.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert back.keep_rule_by_type == c.keep_rule_by_type and back.keep_rule == c.keep_rule
+    old = {k: v for k, v in c.to_dict().items() if k not in ("rule", "keep_rule", "keep_rule_by_type")}
+    assert Calibration.from_dict(old).rule == "floors"  # a calibration.json written before rules existed
+    with pytest.raises(ValueError, match="weighs"):
+        KeepRule.from_dict({"weights": {"ann_score": 1.0, "price": 2.0}, "bias": 0.0, "threshold": 0.0})
+    with pytest.raises(ValueError, match="keep rule is"):
+        KeepRule.from_dict({"weights": {"ann_score": 1.0}})
+    with pytest.raises(ValueError, match="finite"):
+        KeepRule((1.0, float("nan"), 0.0), 0.0, 0.0)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        calibrate(_two_signal_rows(rng, 50, "qa"), rule="best")

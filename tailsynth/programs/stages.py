@@ -23,6 +23,7 @@ from typing import Any
 
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
+from tailsynth.keep_rule import KeepRule
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.negation import Synonyms, excluded_terms, violates
 from tailsynth.programs.queries import Query
@@ -190,19 +191,22 @@ def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
         return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
                              c.negation_filter, c.negation_synonyms)
     if name == "general":
-        return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query)
+        return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query, c.keep_rule,
+                                  c.keep_rule_by_type)
     raise ValueError(f"unknown stage {name!r}; expected one of {STAGES}")
 
 
 def pair_row(query_id: str, candidate: Row, business_score: float | None, decided_by: str | None) -> Row:
     return {"query_id": query_id, "product_id": candidate["product_id"], "rewrite_rank": candidate["rewrite_rank"],
             "ann_rank": candidate["ann_rank"], "business_score": business_score, "general_p_yes": None, "kept": False,
-            "decided_by": decided_by}
+            "decided_by": decided_by, "ann_score": candidate["ann_score"]}
 
 
 class GeneralFilterStage:
     """The general relevance filter (an LM's p_yes) on the best ``max_per_query`` business survivors
-    of each query; survivors past the cap are marked ``"cap"`` and never scored.
+    of each query; survivors past the cap are marked ``"cap"`` and never scored. A scored pair is
+    kept when it passes the filter's threshold and, where one is set, its query type's keep rule
+    (``tailsynth.keep_rule``: the retrieval, business and general scores weighed together).
 
     A filter whose ``pair_input`` is ``"rewrite"`` judges each pair against the rewrite that
     retrieved it (``pairs.rewrite_rank`` → ``rewrites.rank``), so the stage takes the queries'
@@ -211,9 +215,14 @@ class GeneralFilterStage:
     name = "general"
 
     def __init__(self, general_filter: GeneralRelevanceFilter, catalog: Catalog, business_threshold: float,
-                 max_per_query: int):
+                 max_per_query: int, keep_rule: dict | None = None, keep_rule_by_type: dict[str, dict] | None = None):
         self.general_filter, self.catalog = general_filter, catalog
         self.business_threshold, self.max_per_query = business_threshold, max_per_query
+        self.keep_rule = KeepRule.from_dict(keep_rule) if keep_rule else None
+        self.keep_rule_by_type = {t: KeepRule.from_dict(r) for t, r in (keep_rule_by_type or {}).items()}
+
+    def rule_for(self, qtype: str | None) -> KeepRule | None:
+        return self.keep_rule_by_type.get(qtype, self.keep_rule) if qtype is not None else self.keep_rule
 
     def _texts(self, queries: list[Query], rewrites: list[Row] | None):
         """(query, pair) → the text the filter reads next to the product."""
@@ -249,6 +258,9 @@ class GeneralFilterStage:
             scored.sort(key=lambda qp: (qp[0].query_id, qp[1]["rewrite_rank"]))
         p_yes = self.general_filter.p_yes([(text_of(q, p), self.catalog.text(p["product_id"])) for q, p in scored])
         threshold = self.general_filter.threshold
-        judged = [{**p, "general_p_yes": float(y), "kept": bool(y >= threshold), "decided_by": "general"}
-                  for (_, p), y in zip(scored, p_yes)]
+        judged = []
+        for (q, p), y in zip(scored, p_yes):
+            row = {**p, "general_p_yes": float(y), "decided_by": "general"}
+            rule = self.rule_for(q.qtype)
+            judged.append({**row, "kept": bool(y >= threshold) and (rule is None or rule.keeps(row))})
         return rest + judged + capped

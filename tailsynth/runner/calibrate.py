@@ -47,7 +47,7 @@ def open_config(syn_config):
     """The synthesis config with every filter open: each candidate is scored by both models, none
     is rejected, so any operating point can be read off the scores."""
     return dataclasses.replace(syn_config, business_threshold=0.0, general_threshold=0.0, min_retrieval_score=None,
-                               min_retrieval_score_by_type={},
+                               min_retrieval_score_by_type={}, keep_rule=None, keep_rule_by_type={},
                                max_general_per_query=syn_config.top_k * (syn_config.k + 1))
 
 
@@ -83,7 +83,7 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True,
         run_id = run_ids[name]
         rows = _dev_rows(store, run_id, judge)
         tried[name] = run_id, calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls,
-                                        c.general_recalls)
+                                        c.general_recalls, c.rule)
 
     def rank(name: str) -> tuple:
         chosen = tried[name][1]
@@ -128,7 +128,10 @@ def load(config: RunConfig, key: str) -> tuple[str, Calibration]:
 
 
 def applied(syn_config, calibration: Calibration):
-    """The synthesis config at the calibrated operating point."""
+    """The synthesis config at the calibrated operating point (with its keep rules, ``combined``)."""
+    rule = calibration.keep_rule
     return dataclasses.replace(syn_config, business_threshold=calibration.business_threshold,
                                general_threshold=calibration.general_threshold, min_retrieval_score=calibration.floor,
-                               min_retrieval_score_by_type=dict(calibration.floor_by_type))
+                               min_retrieval_score_by_type=dict(calibration.floor_by_type),
+                               keep_rule=rule.to_dict() if rule else None,
+                               keep_rule_by_type={t: r.to_dict() for t, r in calibration.keep_rule_by_type.items()})

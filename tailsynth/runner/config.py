@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tailsynth.calibration import RULES as CALIBRATION_RULES
 from tailsynth.config import LMConfig, SynthesisConfig, from_dict
 from tailsynth.engines.config import EngineConfig
 from tailsynth.retrieval.business_relevance import BusinessRelevanceConfig
@@ -381,8 +382,9 @@ CALIBRATION_REWRITERS = ("chain", "configured")
 
 @dataclass
 class CalibrationConfig:
-    """``[calibration]``: choose the synthesis program's operating point (business and general
-    thresholds, retrieval-score floors per query type) on its own output for judged dev queries
+    """``[calibration]``: choose the synthesis program's operating point (a keep rule per query type
+    over the three scores, or business and general thresholds with retrieval-score floors per
+    query type) on its own output for judged dev queries
     (``tailsynth.calibration``, ``runner.calibrate``), instead of each filter's own dev rows. With
     it, the thresholds have this one home: ``[chain] business_operating_point`` /
     ``general_operating_point`` and ``[synthesis]`` thresholds and floors are refused."""
@@ -390,8 +392,13 @@ class CalibrationConfig:
     queries_per_type: int = 5
     """Dev queries of each type the program runs on (the chain source's ``dev`` split)."""
     target_precision: float = 0.85
+    rule: str = "combined"
+    """``combined``: per query type, the retrieval, business and general scores weighed together by
+    a logistic regression on the dev candidates, thresholded at the target; ``floors``: the two
+    models' thresholds at a recall (``business_recalls`` / ``general_recalls``), then a retrieval
+    floor per type (``tailsynth.calibration`` compares them)."""
     per_type: bool = True
-    """A floor per query type (queries carry their type); else one floor for all."""
+    """A rule or floor per query type (queries carry their type); else one for all."""
     min_pairs: int = 5
     """Dev pairs a floor must keep to count."""
     rewriters: tuple[str, ...] = ("chain",)
@@ -412,6 +419,8 @@ class CalibrationConfig:
             raise ValueError("queries_per_type and min_pairs must be >= 1")
         if not 0.0 < self.target_precision <= 1.0:
             raise ValueError(f"target_precision must be in (0, 1], got {self.target_precision!r}")
+        if self.rule not in CALIBRATION_RULES:
+            raise ValueError(f"rule must be one of {CALIBRATION_RULES}, got {self.rule!r}")
         self.rewriters = tuple(self.rewriters)
         unknown = [r for r in self.rewriters if r not in CALIBRATION_REWRITERS]
         if not self.rewriters or unknown or len(set(self.rewriters)) != len(self.rewriters):

@@ -567,7 +567,7 @@ def _calibration(config, keys, data: RunData, store, report, progress, done) -> 
     rewriter, result = calibrate.run(config, keys.calibration, specs, store, progress, config.engine.stage_workers)
     return {"rewriter": rewriter, "business_threshold": result.business_threshold,
             "general_threshold": result.general_threshold, "floor": result.floor, "floor_by_type": result.floor_by_type,
-            "dev": result.dev[ALL_TYPES]}
+            "rule": result.rule, "keep_rule_types": sorted(result.keep_rule_by_type), "dev": result.dev[ALL_TYPES]}
 
 
 def _synthesis(config, keys, data: RunData, store, report, progress, done) -> dict:

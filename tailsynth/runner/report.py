@@ -87,9 +87,20 @@ def _calibration(d: dict) -> list[str]:
         where = f"in run {c['from_run']}: {where}; applied here with this run's own business model"
         business = (f"Business threshold here {c['business_threshold_here']:.3f} (this run's own model; "
                     f"{c['from_run']} chose {c['business_threshold']:.3f} at recall {c['business_recall']:.2f})")
-    lines = ["", f"## Operating point chosen on dev ({where})", "",
-             f"{business}, general threshold {c['general_threshold']:.3f} (recall {c['general_recall']:.2f} of those "
-             f"passing), retrieval-score floors: {floors or 'none per type'}; otherwise {default}.", "",
+    if c.get("rule") == "combined":
+        rules = c.get("keep_rule_by_type") or {}
+        point = ("Kept where the query type's keep rule passes: its retrieval (ann), business (bus) and general "
+                 "(gen) scores weighed by a logistic regression on these dev candidates, at the lowest margin down "
+                 "to which they stay at the target: " + ("; ".join(f"{t} {_rule(r)}" for t, r in sorted(rules.items()))
+                                                         or "no type reached it")
+                 + (f"; otherwise {_rule(c['keep_rule'])}" if c.get("keep_rule") else "") + ". "
+                 f"{business}, general threshold {c['general_threshold']:.3f}; the retrieval floors (the lowest "
+                 f"retrieval score of a dev pair each rule keeps, applied before the models score): "
+                 f"{floors or 'none per type'}; otherwise {default}.")
+    else:
+        point = (f"{business}, general threshold {c['general_threshold']:.3f} (recall {c['general_recall']:.2f} of "
+                 f"those passing), retrieval-score floors: {floors or 'none per type'}; otherwise {default}.")
+    lines = ["", f"## Operating point chosen on dev ({where})", "", point, "",
              "| type | dev candidates | true | kept | kept true | precision | target reached |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for t, m in c["dev"].items():
@@ -101,10 +112,19 @@ def _calibration(d: dict) -> list[str]:
                   "point, precision): " + "; ".join(
                       f"`{name}` {r['kept']}, " + ("n/a" if r["precision"] is None else f"{100 * r['precision']:.1f}%")
                       + f" (run `{r['run_id']}`)" for name, r in c["rewriters"].items()) + "."]
-    lines += ["", "Tried (business recall / general recall → dev pairs kept, precision): " + "; ".join(
-        f"{g['business_recall']:.2f} / {g['general_recall']:.2f} → {g['kept']}, "
-        + ("n/a" if g["precision"] is None else f"{100 * g['precision']:.0f}%") for g in c["grid"]) + "."]
+    if c["grid"]:
+        lines += ["", "Tried (business recall / general recall → dev pairs kept, precision): " + "; ".join(
+            f"{g['business_recall']:.2f} / {g['general_recall']:.2f} → {g['kept']}, "
+            + ("n/a" if g["precision"] is None else f"{100 * g['precision']:.0f}%") for g in c["grid"]) + "."]
     return lines
+
+
+def _rule(rule: dict) -> str:
+    """A keep rule as its inequality, e.g. ``-3.10 + 4.20 ann - 0.50 bus + 2.90 gen >= 0.41``."""
+    w = rule["weights"]
+    terms = "".join(f" {'-' if v < 0 else '+'} {abs(v):.2f} {name}" for name, v in
+                    (("ann", w["ann_score"]), ("bus", w["business_score"]), ("gen", w["general_p_yes"])))
+    return f"{rule['bias']:.2f}{terms} >= {rule['threshold']:.2f}"
 
 
 def _guards(d: dict) -> list[str]:

@@ -32,11 +32,14 @@ CREATE TABLE IF NOT EXISTS pairs (
     rewrite_rank INTEGER, ann_rank INTEGER,
     business_score DOUBLE, general_p_yes DOUBLE, kept BOOLEAN,
     decided_by VARCHAR,
+    ann_score DOUBLE,
     PRIMARY KEY (run_id, query_id, product_id)
 );
 -- 'negation' | 'retrieval' | 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
 -- written before the column existed).
 ALTER TABLE pairs ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
+-- The candidate's retrieval score (candidates.ann_score), which a keep rule weighs with the two models' scores.
+ALTER TABLE pairs ADD COLUMN IF NOT EXISTS ann_score DOUBLE;
 CREATE TABLE IF NOT EXISTS eval_results (
     run_id VARCHAR, suite VARCHAR, system VARCHAR, qtype VARCHAR, metric VARCHAR, value DOUBLE,
     created_at TIMESTAMP DEFAULT current_timestamp,
@@ -60,7 +63,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "progress": ("run_id", "query_id", "stage"),
     "rewrites": ("run_id", "query_id", "rank", "rewrite", "label", "p_relevant", "p_partial", "p_irrelevant", "kept"),
     "candidates": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "ann_score"),
-    "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept", "decided_by"),
+    "pairs": ("run_id", "query_id", "product_id", "rewrite_rank", "ann_rank", "business_score", "general_p_yes", "kept", "decided_by",
+              "ann_score"),
     "eval_results": ("run_id", "suite", "system", "qtype", "metric", "value"),
     "eval_query_results": ("run_id", "suite", "system", "query_id", "qtype", "metric", "value"),
     "train_log": ("run_id", "step", "metric", "value"),
@@ -74,7 +78,8 @@ query type's floor, never scored; business_score NULL), 'business' (business_sco
 the threshold), 'cap' (passed it but over max_general_per_query, never scored by the general
 filter), 'general' (scored by the general filter; ``kept`` says whether it passed). NULL only
 between the business and general stages of an unfinished run. Hard negatives are
-``NOT kept AND decided_by IN ('negation', 'business', 'general')``."""
+``NOT kept AND decided_by IN ('negation', 'business', 'general')``. ``pairs.ann_score`` is the candidate's
+retrieval score (as in ``candidates``), there for the keep rule (``tailsynth.keep_rule``) and for SQL."""
 
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"pairs": ("decided_by",)}
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"pairs": ("decided_by", "ann_score")}
 """Trailing columns added after a table's first version; an insert may leave them out."""

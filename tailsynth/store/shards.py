@@ -36,7 +36,8 @@ TYPES: dict[str, dict[str, pa.DataType]] = {
     "candidates": {"run_id": _STR, "query_id": _STR, "product_id": _STR, "rewrite_rank": _INT, "ann_rank": _INT,
                    "ann_score": _F64},
     "pairs": {"run_id": _STR, "query_id": _STR, "product_id": _STR, "rewrite_rank": _INT, "ann_rank": _INT,
-              "business_score": _F64, "general_p_yes": _F64, "kept": _BOOL, "decided_by": _STR},
+              "business_score": _F64, "general_p_yes": _F64, "kept": _BOOL, "decided_by": _STR,
+              "ann_score": _F64},
 }
 TABLES = tuple(TYPES)
 OUTPUT = {"queries": "queries", "rewrite": "_stage/rewrite", "filter": "rewrites", "retrieve": "candidates",

@@ -178,7 +178,7 @@ class Store:
         if not rows:
             return 0
         columns = COLUMNS[table]
-        if len(rows[0]) == len(columns) - len(ADDED_COLUMNS.get(table, ())):
+        if len(columns) - len(ADDED_COLUMNS.get(table, ())) <= len(rows[0]) < len(columns):
             columns = columns[: len(rows[0])]
         verb = "INSERT OR REPLACE" if replace or table in ("eval_results", "eval_query_results") else "INSERT OR IGNORE"
         sql = f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tailsynth.config import SynthesisConfig
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query
 from tailsynth.programs.stages import BusinessStage, GeneralFilterStage
@@ -177,3 +178,48 @@ def test_the_negation_rule_rejects_a_listed_synonym_of_what_the_query_rules_out(
     assert [r["decided_by"] for r in stage([q], cands)] == ["negation"]
     plain = make_stage("business", OverlapBusiness(), SynthesisConfig(business_threshold=0.0, negation_synonyms=[]), CATALOG)
     assert [r["decided_by"] for r in plain([q], cands)] == [None]
+
+
+def _rule(ann, bus, gen, bias, threshold):
+    return {"weights": {"ann_score": ann, "business_score": bus, "general_p_yes": gen}, "bias": bias, "threshold": threshold}
+
+
+def test_a_keep_rule_weighs_the_three_scores_by_the_querys_type():
+    from tailsynth.keep_rule import KeepRule
+
+    only_ann = _rule(1.0, 0.0, 0.0, 0.0, 0.7)  # qa: the retrieval score decides
+    only_bus = _rule(0.0, 1.0, 0.0, 0.0, 0.5)  # every other type: the business score
+    stage = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), threshold=0.0), CATALOG, business_threshold=0.0,
+                               max_per_query=10, keep_rule=only_bus, keep_rule_by_type={"qa": only_ann})
+    pairs = [{**p, "ann_score": a} for p, a in zip(_pairs("x", {"p1": 0.9, "p2": 0.2, "p3": 0.6}), (0.5, 0.8, 0.75))]
+    for qtype, expected in (("qa", {"p2", "p3"}), ("negative", {"p1", "p3"}), (None, {"p1", "p3"})):
+        rows = stage([Query("x", "toilet flapper valve", qtype)], pairs)
+        assert {r["product_id"] for r in rows if r["kept"]} == expected
+        assert all(r["decided_by"] == "general" and r["general_p_yes"] is not None for r in rows)
+    assert KeepRule.from_dict(only_ann).keeps({"ann_score": 0.7, "business_score": 0.0, "general_p_yes": 0.0})  # >=
+    strict = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), threshold=0.99), CATALOG, 0.0, 10,
+                                keep_rule=_rule(0.0, 0.0, 0.0, 1.0, 0.0))  # the rule keeps all; the filter still decides
+    assert not any(r["kept"] for r in strict([Query("x", "toilet flapper valve")], pairs))
+    with pytest.raises(ValueError, match="ann_score"):  # a pair row from before pairs.ann_score existed
+        stage([Query("x", "toilet flapper valve", "qa")], _pairs("x", {"p1": 0.9}))
+
+
+def test_a_run_with_keep_rules_matches_forward_and_stores_each_pairs_retrieval_score(tmp_path):
+    rules = {"keep_rule": _rule(1.0, 0.5, 0.5, 0.0, 1.0), "keep_rule_by_type": {"negative": _rule(0.0, 0.0, 0.0, -1.0, 0.0)}}
+    program = make_program(tmp_path, general_threshold=0.0, **rules)
+    store = Store(":memory:")
+    program.run(QUERIES, store, run_id="r", progress=False)
+    assert store.fetch("SELECT count(*) FROM pairs p JOIN candidates c USING (run_id, query_id, product_id) "
+                       "WHERE p.ann_score IS DISTINCT FROM c.ann_score") == [(0,)]
+    rows = store.fetch_dicts("SELECT q.qtype, p.* FROM pairs p JOIN queries q USING (run_id, query_id) "
+                             "WHERE p.decided_by = 'general'")
+    assert {r["qtype"] for r in rows} == {"knowledge", "negative", "alternative"}
+    for r in rows:
+        margin = r["ann_score"] + 0.5 * r["business_score"] + 0.5 * r["general_p_yes"]
+        assert r["kept"] == (r["qtype"] != "negative" and margin >= 1.0)  # negative: a rule that keeps none
+    assert any(r["kept"] for r in rows) and not all(r["kept"] for r in rows if r["qtype"] != "negative")
+    untyped = store.fetch("SELECT product_id, general_p_yes FROM pairs WHERE run_id = 'r' AND query_id = 'a' AND kept ORDER BY ALL")
+    in_memory = sorted((p["product_id"], p["general_p_yes"]) for p in program(query="toilet keeps running").pairs)
+    assert in_memory == untyped  # forward's query is untyped, the "knowledge" one has no rule of its own: same rule
+    with pytest.raises(ValueError, match="keep_rule_by_type"):
+        SynthesisConfig(keep_rule_by_type={"qa": {"weights": [1.0], "bias": 0.0}})

@@ -50,3 +50,21 @@ def test_copy_runs_brings_every_row_of_another_file_once(tmp_path):
         assert store.done("r1", "rewrite") == {"q1"}
         assert store.fetch("SELECT count(*) FROM queries")[0][0] == 1
         assert store.fetch("SELECT value FROM train_log")[0][0] == 0.5
+
+
+def test_a_store_from_before_pairs_ann_score_gains_the_column_and_older_rows_still_insert(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))  # the pairs table as it was before decided_by and ann_score
+    con.execute("CREATE TABLE pairs (run_id VARCHAR, query_id VARCHAR, product_id VARCHAR, rewrite_rank INTEGER, "
+                "ann_rank INTEGER, business_score DOUBLE, general_p_yes DOUBLE, kept BOOLEAN, "
+                "PRIMARY KEY (run_id, query_id, product_id))")
+    con.execute("INSERT INTO pairs VALUES ('r', 'q', 'p0', 1, 1, 0.5, 0.5, true)")
+    con.close()
+    with Store(path) as s:
+        s.insert("pairs", [("r", "q", "p1", 1, 2, 0.4, 0.6, True)])  # a caller from before both columns
+        s.insert("pairs", [("r", "q", "p2", 1, 3, 0.3, 0.7, True, "general")])  # before ann_score
+        s.insert("pairs", [("r", "q", "p3", 1, 4, 0.2, 0.8, True, "general", 0.91)])
+        rows = s.fetch("SELECT product_id, decided_by, ann_score FROM pairs ORDER BY product_id")
+    assert rows == [("p0", None, None), ("p1", None, None), ("p2", "general", None), ("p3", "general", 0.91)]
