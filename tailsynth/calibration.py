@@ -79,6 +79,16 @@ class Calibration:
     keep_rule_by_type: dict[str, KeepRule] = field(default_factory=dict)
     """``combined``: type → its rule (a type that keeps nothing has none; its floor is ``KEEP_NONE``)."""
 
+    def keeps(self, row: DevRow) -> bool:
+        """Whether the program at this operating point keeps a candidate with these scores: its type's
+        retrieval floor, both models' thresholds, then its type's keep rule (as the stages decide)."""
+        typed = bool(row.qtype)
+        floor = self.floor_by_type.get(row.qtype, self.floor) if typed else self.floor
+        if row.ann_score < floor or row.business_score < self.business_threshold or row.general_p_yes < self.general_threshold:
+            return False
+        rule = self.keep_rule_by_type.get(row.qtype, self.keep_rule) if typed else self.keep_rule
+        return rule is None or bool(rule.margin(row.ann_score, row.business_score, row.general_p_yes) >= rule.threshold)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["keep_rule"] = self.keep_rule.to_dict() if self.keep_rule else None

@@ -98,6 +98,9 @@ def test_combined_weighs_the_scores_together_and_keeps_more_at_the_same_target()
         assert sum(rule.keeps(r) for r in as_rows) == len(kept)  # the stage's test on a pair row: the same decisions
         assert combined.floor_by_type[t] == pytest.approx(min(r.ann_score for r in kept))  # spares the models, loses none
     assert combined.dev["all"]["kept"] > 1.2 * floors.dev["all"]["kept"]
+    for chosen in (floors, combined):  # the operating point's own test of a row gives its dev table
+        assert sum(chosen.keeps(r) for r in rows) == chosen.dev["all"]["kept"]
+        assert sum(chosen.keeps(r) and r.relevant for r in rows) == chosen.dev["all"]["kept_true"]
 
 
 def test_a_combined_calibration_survives_its_json_and_refuses_a_malformed_rule():

@@ -446,7 +446,8 @@ _CHAIN_OWNED = {
 _OPTIONAL_SECTIONS.update({(RunConfig, name): cls for name, cls in CHAIN_SECTIONS.items()})
 _OPTIONAL_SECTIONS[(RunConfig, "calibration")] = CalibrationConfig
 CALIBRATED = {"chain": ("business_operating_point", "general_operating_point"),
-              "synthesis": ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type")}
+              "synthesis": ("business_threshold", "general_threshold", "min_retrieval_score", "min_retrieval_score_by_type",
+                            "keep_rule", "keep_rule_by_type")}
 """Settings ``[calibration]`` chooses, refused beside it (one home for each threshold); the
 ``synthesis`` ones are also left out of the synthesis key, which names the calibration instead."""
 
@@ -479,7 +480,7 @@ def _check_chain_sections(data: dict[str, Any]) -> None:
                 raise ValueError(f"[{section}] {clash}: [calibration] chooses them on the dev run; leave them out")
     models = data.get("models") or {}
     if models.get("from_run"):
-        clash = sorted(set(TRAVEL_WITH_REWRITER + ("general_threshold",)) & set(synthesis))
+        clash = sorted(set(TRAVEL_WITH_REWRITER + ("general_threshold", "keep_rule", "keep_rule_by_type")) & set(synthesis))
         if clash:
             raise ValueError(f"[synthesis] {clash}: [models] from_run brings them with its rewriter and general "
                              "filter (runner.pipeline.rewriter_home); leave them out")

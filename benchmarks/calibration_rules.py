@@ -1,0 +1,158 @@
+"""How the two calibration rules do on dev queries they were not chosen on: the calibration
+stage's dev runs of a run config, split in halves by query (run it after `tailsynth run --config ...`).
+
+    python benchmarks/calibration_rules.py --config examples/paper_small.toml --out results/calibration_rules
+
+A rule chosen on a dozen queries a type reads its own dev pairs too well (the threshold sits where
+those pairs happen to stay at the target). So each rewriter's dev candidates are split in two
+halves of the queries of each type, ``--splits`` times at random; each rule (``floors``:
+thresholds, then a retrieval floor per type; ``combined``: a keep rule per type over the three
+scores, ``tailsynth.calibration``) is chosen on one half at the run's ``[calibration]`` settings and
+read on the other, both ways. Reported per type: the pairs it keeps on the unseen half (mean per
+half) and their precision against the dev truth; and, for reference, each rule chosen on all the
+dev queries (what the run does). Writes ``report.md`` and ``report.json`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TYPES = ("qa", "knowledge", "alternative", "negative", "all")
+
+
+def dev_rows(store, run_id: str, judge) -> list[tuple[str, object]]:
+    """(query id, ``DevRow``) of every scored candidate of a dev run."""
+    from tailsynth.calibration import DevRow
+    from tailsynth.runner.calibrate import _DEV_ROWS_SQL
+
+    by_query: dict[str, list[tuple]] = defaultdict(list)
+    for row in store.fetch(_DEV_ROWS_SQL, [run_id]):
+        by_query[row[0]].append(row)
+    out = []
+    for qid, group in by_query.items():
+        truth = judge(qid, [r[1] for r in group])
+        out += [(qid, DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t))) for r, t in zip(group, truth)]
+    return out
+
+
+def tally(rows, keep) -> dict[str, list[int]]:
+    """Type (and all) → [kept, kept true]."""
+    out = {t: [0, 0] for t in TYPES}
+    for r, k in zip(rows, keep):
+        if k:
+            for t in (r.qtype, "all"):
+                if t in out:
+                    out[t][0] += 1
+                    out[t][1] += int(r.relevant)
+    return out
+
+
+def compare(rows: list[tuple[str, object]], settings: dict, splits: int, seed: int) -> dict:
+    from tailsynth.calibration import RULES, calibrate
+
+    qtype = {qid: r.qtype for qid, r in rows}
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for qid in sorted(qtype):
+        by_type[qtype[qid]].append(qid)
+    held_out = {rule: {t: [0, 0] for t in TYPES} for rule in RULES}
+    for split in range(splits):
+        rng, half = random.Random(seed + split), {}
+        for t, qids in sorted(by_type.items(), key=lambda kv: str(kv[0])):
+            qids = list(qids)
+            rng.shuffle(qids)
+            half.update({q: i % 2 for i, q in enumerate(qids)})
+        for fold in (0, 1):
+            chosen_on = [r for q, r in rows if half[q] == fold]
+            read_on = [r for q, r in rows if half[q] != fold]
+            for rule in RULES:
+                chosen = calibrate(chosen_on, rule=rule, **settings)
+                for t, (k, kt) in tally(read_on, [chosen.keeps(r) for r in read_on]).items():
+                    held_out[rule][t][0] += k
+                    held_out[rule][t][1] += kt
+    all_rows = [r for _, r in rows]
+    full = {}
+    for rule in RULES:
+        chosen = calibrate(all_rows, rule=rule, **settings)
+        full[rule] = {t: {"kept": m["kept"], "precision": m["precision"]} for t, m in chosen.dev.items()}
+    halves = 2 * splits
+    return {"queries": len(qtype), "candidates": len(rows),
+            "held_out": {rule: {t: {"kept_per_half": round(k / halves, 1), "precision": (kt / k if k else None)}
+                                for t, (k, kt) in per.items()} for rule, per in held_out.items()},
+            "full_dev": full}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "examples" / "paper_small.toml"))
+    parser.add_argument("--out", default=str(ROOT / "results" / "calibration_rules"))
+    parser.add_argument("--splits", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import tailsynth  # noqa: F401 - offline defaults
+    from tailsynth.runner import calibrate, pipeline
+    from tailsynth.runner.chain import chain_source
+    from tailsynth.runner.config import load_run_config
+    from tailsynth.store import Store
+
+    config = load_run_config(args.config)
+    keys = pipeline.stage_keys(config)
+    if not keys.calibration:
+        raise SystemExit(f"{args.config} has no [calibration] section: nothing to read")
+    path = calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `tailsynth run --config {args.config}` first")
+    chosen = json.loads(path.read_text())
+    runs = {name: r["run_id"] for name, r in chosen.get("rewriters", {}).items()} or {"chain": chosen["run_id"]}
+    c = config.calibration
+    settings = {"target_precision": c.target_precision, "per_type": c.per_type, "min_pairs": c.min_pairs,
+                "business_recalls": c.business_recalls, "general_recalls": c.general_recalls}
+    judge = chain_source(config).require("judgements").judge
+    command = f"python benchmarks/calibration_rules.py --config {args.config} --splits {args.splits} --seed {args.seed}"
+    result = {"config": str(Path(args.config)), "command": command, "target_precision": c.target_precision,
+              "rule_of_the_run": c.rule, "rewriter_chosen": chosen.get("rewriter"), "runs": {}}
+    with Store(config.output.store, read_only=True) as store:
+        for name, run_id in runs.items():
+            result["runs"][name] = {"run_id": run_id, **compare(dev_rows(store, run_id, judge), settings,
+                                                               args.splits, args.seed)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(result, indent=2))
+    (out / "report.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+def markdown(result: dict) -> str:
+    def cell(m: dict, key: str) -> str:
+        p = "n/a" if m["precision"] is None else f"{100 * m['precision']:.1f}%"
+        return f"{m[key]} ({p})"
+
+    lines = ["# Calibration rules on dev queries they were not chosen on", "",
+             f"Command: `{result['command']}` (after `tailsynth run --config {result['config']}`); target precision "
+             f"{result['target_precision']:.2f}; this run calibrates with `{result['rule_of_the_run']}` and chose the "
+             f"`{result['rewriter_chosen']}` rewriter.", "",
+             "Each rule is chosen on half the dev queries of each type and read on the other half (both ways, over "
+             "random halvings): pairs kept per half (precision against the dev truth). Below it, each rule chosen on "
+             "all the dev queries, read on the same queries (what the run does; its precision is optimistic).", ""]
+    for name, r in result["runs"].items():
+        lines += [f"## Rewriter `{name}` (run `{r['run_id']}`, {r['queries']} dev queries, {r['candidates']} candidates)",
+                  "", "| rule | " + " | ".join(TYPES) + " |", "| --- | " + " | ".join("---:" for _ in TYPES) + " |"]
+        for rule, per in r["held_out"].items():
+            lines.append(f"| {rule}, unseen half | " + " | ".join(cell(per[t], "kept_per_half") for t in TYPES) + " |")
+        for rule, per in r["full_dev"].items():
+            lines.append(f"| {rule}, all dev (in-sample) | "
+                         + " | ".join(cell(per[t], "kept") if t in per else "n/a" for t in TYPES) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
