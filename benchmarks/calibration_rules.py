@@ -1,16 +1,23 @@
-"""How the two calibration rules do on dev queries they were not chosen on: the calibration
-stage's dev runs of a run config, split in halves by query (run it after `tailsynth run --config ...`).
+"""The two calibration rules against each other: on dev queries they were not chosen on, and on the
+training queries with every candidate scored (run it after `tailsynth run --config ...`).
 
     python benchmarks/calibration_rules.py --config examples/paper_small.toml --out results/calibration_rules
 
-A rule chosen on a dozen queries a type reads its own dev pairs too well (the threshold sits where
-those pairs happen to stay at the target). So each rewriter's dev candidates are split in two
-halves of the queries of each type, ``--splits`` times at random; each rule (``floors``:
-thresholds, then a retrieval floor per type; ``combined``: a keep rule per type over the three
-scores, ``tailsynth.calibration``) is chosen on one half at the run's ``[calibration]`` settings and
-read on the other, both ways. Reported per type: the pairs it keeps on the unseen half (mean per
-half) and their precision against the dev truth; and, for reference, each rule chosen on all the
-dev queries (what the run does). Writes ``report.md`` and ``report.json`` under ``--out``.
+Two readings of each rule (``floors``: thresholds, then a retrieval floor per type; ``combined``: a
+keep rule per type over the three scores; ``tailsynth.calibration``):
+
+- **Dev halves.** Each rewriter's dev candidates are split in two halves of the queries of each
+  type, ``--splits`` times at random; each rule is chosen on one half at the run's
+  ``[calibration]`` settings and read on the other, both ways: the pairs it keeps on the unseen
+  half (mean per half) and their precision against the dev truth.
+- **Training queries.** The program runs once more over the run's training queries with every
+  filter open (the calibration's chosen rewriter; into ``work_dir/benchmarks/``, not the run's
+  store), so every candidate has all three scores; each rule, chosen on all the dev queries at
+  each ``--targets`` precision, is read on them against the truth: the precision / pairs curve
+  the synthesis run moves along (``frontier.png``). A synthesis run at a floor scores only what
+  passes it, so its own pairs cannot compare the rules.
+
+Writes ``report.md``, ``report.json`` and ``frontier.png`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -89,13 +96,72 @@ def compare(rows: list[tuple[str, object]], settings: dict, splits: int, seed: i
             "full_dev": full}
 
 
+def train_rows(config, keys, data, work: Path, progress: bool) -> tuple[str, list]:
+    """(run id, ``DevRow``s) of the program over the training queries with every filter open."""
+    from tailsynth.runner import calibrate, pipeline
+    from tailsynth.runner.chain import chain_source
+    from tailsynth.store import Store
+
+    syn = calibrate.open_config(pipeline.run_synthesis_config(config, keys))
+    spec = pipeline._program_spec(config, syn, data)
+    queries = pipeline.train_queries(config, data)
+    work.mkdir(parents=True, exist_ok=True)
+    run_id = f"{config.name}-open-train-{keys.calibration}"
+    with Store(work / "calibration_rules.duckdb") as store:
+        spec.program().run(queries, store, run_id=run_id, progress=progress, kind="calibration", label="train, open")
+        rows = dev_rows(store, run_id, chain_source(config).require("judgements").judge)
+    return run_id, [r for _, r in rows]
+
+
+def frontier(dev: list, train: list, settings: dict, targets: list[float]) -> dict:
+    """Rule → one point per target: pairs kept on the training queries and their precision, per type."""
+    from tailsynth.calibration import RULES, calibrate
+
+    out = {}
+    for rule in RULES:
+        points = []
+        for target in targets:
+            chosen = calibrate(dev, rule=rule, **{**settings, "target_precision": target})
+            per = tally(train, [chosen.keeps(r) for r in train])
+            points.append({"target": target, "dev_kept": chosen.dev["all"]["kept"],
+                           **{t: {"kept": k, "precision": (kt / k if k else None)} for t, (k, kt) in per.items()}})
+        out[rule] = points
+    return out
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for rule, points in result["train"]["frontier"].items():
+        xs = [p["all"]["kept"] for p in points]
+        ys = [100 * (p["all"]["precision"] or 0) for p in points]
+        ax.plot(xs, ys, marker="o", label=rule)
+        for p, x, y in zip(points, xs, ys):
+            ax.annotate(f"{p['target']:.2f}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel(f"pairs kept on the {result['train']['queries']} training queries")
+    ax.set_ylabel("precision (%)")
+    ax.set_title("Calibration rules on the training queries (labels: target)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "examples" / "paper_small.toml"))
     parser.add_argument("--out", default=str(ROOT / "results" / "calibration_rules"))
     parser.add_argument("--splits", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--targets", default="0.84,0.86,0.88,0.9,0.92,0.94,0.96",
+                        help="target precisions the training-query curve is read at")
     args = parser.parse_args()
+    targets = [float(t) for t in args.targets.split(",")]
 
     import tailsynth  # noqa: F401 - offline defaults
     from tailsynth.runner import calibrate, pipeline
@@ -104,6 +170,7 @@ def main() -> None:
     from tailsynth.store import Store
 
     config = load_run_config(args.config)
+    plan, data = pipeline.make_plan(config)
     keys = pipeline.stage_keys(config)
     if not keys.calibration:
         raise SystemExit(f"{args.config} has no [calibration] section: nothing to read")
@@ -116,16 +183,25 @@ def main() -> None:
     settings = {"target_precision": c.target_precision, "per_type": c.per_type, "min_pairs": c.min_pairs,
                 "business_recalls": c.business_recalls, "general_recalls": c.general_recalls}
     judge = chain_source(config).require("judgements").judge
-    command = f"python benchmarks/calibration_rules.py --config {args.config} --splits {args.splits} --seed {args.seed}"
+    command = (f"python benchmarks/calibration_rules.py --config {args.config} --splits {args.splits} --seed {args.seed} "
+               f"--targets {args.targets}")
     result = {"config": str(Path(args.config)), "command": command, "target_precision": c.target_precision,
               "rule_of_the_run": c.rule, "rewriter_chosen": chosen.get("rewriter"), "runs": {}}
+    dev_of: dict[str, list] = {}
     with Store(config.output.store, read_only=True) as store:
         for name, run_id in runs.items():
-            result["runs"][name] = {"run_id": run_id, **compare(dev_rows(store, run_id, judge), settings,
-                                                               args.splits, args.seed)}
+            dev_of[name] = dev_rows(store, run_id, judge)
+            result["runs"][name] = {"run_id": run_id, **compare(dev_of[name], settings, args.splits, args.seed)}
+    rewriter = chosen.get("rewriter") if chosen.get("rewriter") in dev_of else next(iter(dev_of))
+    train_run, train = train_rows(config, keys, data, pipeline.work_dir(config) / "benchmarks", progress=True)
+    result["train"] = {"rewriter": rewriter, "run_id": train_run, "queries": len(pipeline.train_queries(config, data)),
+                       "candidates": len(train),
+                       "true": sum(r.relevant for r in train),
+                       "frontier": frontier([r for _, r in dev_of[rewriter]], train, settings, targets)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(result, indent=2))
+    plot(result, out / "frontier.png")
     (out / "report.md").write_text(markdown(result))
     print(markdown(result))
 
@@ -151,6 +227,19 @@ def markdown(result: dict) -> str:
             lines.append(f"| {rule}, all dev (in-sample) | "
                          + " | ".join(cell(per[t], "kept") if t in per else "n/a" for t in TYPES) + " |")
         lines.append("")
+    t = result["train"]
+    lines += [f"## Training queries, every candidate scored (rewriter `{t['rewriter']}`, run `{t['run_id']}` in "
+              f"work_dir/benchmarks/, {t['queries']} queries, {t['candidates']} candidates, {t['true']} true)", "",
+              "Each rule chosen on all the dev queries at each target precision, read on the training queries: pairs "
+              "kept (precision against the truth). The synthesis run keeps the `floors` row at the run's target.", "",
+              "![frontier](frontier.png)", "",
+              "| rule | target | dev pairs | " + " | ".join(TYPES) + " |",
+              "| --- | ---: | ---: | " + " | ".join("---:" for _ in TYPES) + " |"]
+    for rule, points in t["frontier"].items():
+        for p in points:
+            lines.append(f"| {rule} | {p['target']:.2f} | {p['dev_kept']} | "
+                         + " | ".join(cell(p[ty], "kept") for ty in TYPES) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 

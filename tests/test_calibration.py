@@ -110,7 +110,7 @@ def test_a_combined_calibration_survives_its_json_and_refuses_a_malformed_rule()
     from tailsynth.keep_rule import KeepRule
 
     rng = np.random.default_rng(4)
-    c = calibrate(_two_signal_rows(rng, 300, "qa"), target_precision=0.9)
+    c = calibrate(_two_signal_rows(rng, 300, "qa"), target_precision=0.9, rule="combined")
     back = Calibration.from_dict(json.loads(json.dumps(c.to_dict())))
     assert back.keep_rule_by_type == c.keep_rule_by_type and back.keep_rule == c.keep_rule
     old = {k: v for k, v in c.to_dict().items() if k not in ("rule", "keep_rule", "keep_rule_by_type")}

@@ -392,11 +392,12 @@ class CalibrationConfig:
     queries_per_type: int = 5
     """Dev queries of each type the program runs on (the chain source's ``dev`` split)."""
     target_precision: float = 0.85
-    rule: str = "combined"
-    """``combined``: per query type, the retrieval, business and general scores weighed together by
-    a logistic regression on the dev candidates, thresholded at the target; ``floors``: the two
-    models' thresholds at a recall (``business_recalls`` / ``general_recalls``), then a retrieval
-    floor per type (``tailsynth.calibration`` compares them)."""
+    rule: str = "floors"
+    """``floors``: the two models' thresholds at a recall (``business_recalls`` /
+    ``general_recalls``), then a retrieval floor per type; ``combined``: per query type, the
+    retrieval, business and general scores weighed together by a logistic regression on the dev
+    candidates, thresholded at the target (``tailsynth.calibration``). On the demo's training
+    queries the two trace the same precision / pairs curve (results/calibration_rules)."""
     per_type: bool = True
     """A rule or floor per query type (queries carry their type); else one for all."""
     min_pairs: int = 5

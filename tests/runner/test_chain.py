@@ -107,8 +107,10 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     # the operating point is chosen on a dev run (plumbing only: the tiny slice has 4 dev queries, so
     # one floor for all, kept down to where the dev pairs are 1 % precise); both rewriters are tried
     # the model stages train side by side in two worker processes ([engine] stage_workers)
+    # with the keep rule over the three scores ([calibration] rule = "combined"), which synthesis then applies
     config = chain_config(tmp_path, calibration={"queries_per_type": 1, "target_precision": 0.01, "per_type": False,
-                                                 "min_pairs": 5, "rewriters": ["chain", "configured"]},
+                                                 "min_pairs": 5, "rewriters": ["chain", "configured"],
+                                                 "rule": "combined"},
                           engine={"stage_workers": 2})
     report = run(config, progress=False)
     keys = pipeline.stage_keys(config)
@@ -151,6 +153,9 @@ def test_whole_chain_each_stage_feeds_the_next_and_a_rerun_skips_all(tmp_path):
     assert model_ids["relevance"] == chain["general_filter"].path
     assert (syn["business_threshold"], syn["general_threshold"], syn["min_retrieval_score"]) == pytest.approx(
         (chosen["business_threshold"], chosen["general_threshold"], chosen["floor"]))
+    assert chosen["rule"] == "combined" and chosen["keep_rule"]  # the synthesis run applies the rule chosen on dev
+    assert (syn["keep_rule"], syn["keep_rule_by_type"]) == (chosen["keep_rule"], chosen["keep_rule_by_type"])
+    assert syn["min_retrieval_score_by_type"] == chosen["floor_by_type"]
     # the dev run scored with both models every candidate the negation rule leaves (it is no threshold: it stays on)
     with Store(config.output.store, read_only=True) as store:
         dev = store.fetch("SELECT count(*) FILTER (WHERE decided_by IS DISTINCT FROM 'negation'), count(general_p_yes), "

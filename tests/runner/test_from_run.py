@@ -106,9 +106,13 @@ def _calibrated_teacher(tmp_path: Path) -> Path:
 
 
 def _write_calibration(teacher_toml: Path, rewriter: str) -> Calibration:
+    from tailsynth.keep_rule import KeepRule
+
     teacher = load_run_config(teacher_toml)
     chosen = Calibration(business_recall=1.0, business_threshold=0.0, general_recall=0.7, general_threshold=0.68,
-                         floor=0.6, floor_by_type={"qa": 0.45, "alternative": 0.79})
+                         floor=0.6, floor_by_type={"qa": 0.45, "alternative": 0.79}, rule="combined",
+                         keep_rule=KeepRule((2.0, 0.5, 3.0), -3.0, 0.1),
+                         keep_rule_by_type={"qa": KeepRule((4.0, -0.2, 1.0), -2.5, 0.3)})
     out = calibrate.calibration_dir(teacher, pipeline.stage_keys(teacher).calibration)
     out.mkdir(parents=True, exist_ok=True)
     (out / calibrate.RESULT).write_text(json.dumps({"run_id": "teacher-cal", "queries": 8, "rewriter": rewriter,
@@ -134,6 +138,8 @@ def test_from_run_applies_the_other_runs_dev_calibration_with_its_own_business_t
     assert syn.general_threshold == pytest.approx(chosen.general_threshold)  # not the filter's stored 0.5
     assert syn.min_retrieval_score == pytest.approx(chosen.floor)
     assert syn.min_retrieval_score_by_type == chosen.floor_by_type
+    assert syn.keep_rule == chosen.keep_rule.to_dict()  # the keep rules travel with the operating point
+    assert syn.keep_rule_by_type == {"qa": chosen.keep_rule_by_type["qa"].to_dict()}
     assert syn.business_threshold == pytest.approx(0.25)  # the business model is this run's own
 
     _write_calibration(teacher_toml, "chain")
@@ -143,7 +149,8 @@ def test_from_run_applies_the_other_runs_dev_calibration_with_its_own_business_t
 def test_from_run_refuses_the_settings_that_travel(tmp_path):
     teacher_toml = _calibrated_teacher(tmp_path)
     _write_calibration(teacher_toml, "chain")
-    for setting in ("k = 4", 'rewrite_demo_selection = "fixed"', "general_threshold = 0.3"):
+    for setting in ("k = 4", 'rewrite_demo_selection = "fixed"', "general_threshold = 0.3",
+                    "keep_rule = { weights = { ann_score = 1.0 }, bias = 0.0, threshold = 0.5 }"):
         with pytest.raises(ValueError, match="from_run brings them"):
             load_run_config(_toml(tmp_path, "user", f'[models]\nfrom_run = "{teacher_toml}"\n[synthesis]\n{setting}'))
     user = load_run_config(_toml(tmp_path, "user", f'[models]\nfrom_run = "{teacher_toml}"\n[synthesis]\n'
