@@ -16,7 +16,7 @@ operating point is chosen on exactly that distribution. Two ways to choose it (`
   its rule keeps, so the cheap floor still spares the models the candidates no rule would keep,
   and decides no dev pair differently. Chosen on half the dev queries and read on the other half
   it keeps more pairs than the floors at the same precision, but on the demo's training queries,
-  every candidate scored and judged, both rules trace the same precision / pairs curve
+  every candidate scored and judged, the floors keep as many pairs or more at each precision
   (``benchmarks/calibration_rules.py``), so it is not the default.
 - ``"floors"`` (the default): the business and general thresholds at a few recall levels of the true dev
   candidates (recall 1.0 passes everything), and for each pair of them a retrieval-score floor

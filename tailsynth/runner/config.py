@@ -397,7 +397,7 @@ class CalibrationConfig:
     ``general_recalls``), then a retrieval floor per type; ``combined``: per query type, the
     retrieval, business and general scores weighed together by a logistic regression on the dev
     candidates, thresholded at the target (``tailsynth.calibration``). On the demo's training
-    queries the two trace the same precision / pairs curve (results/calibration_rules)."""
+    queries the floors keep as many pairs or more at each precision (results/calibration_rules)."""
     per_type: bool = True
     """A rule or floor per query type (queries carry their type); else one for all."""
     min_pairs: int = 5
