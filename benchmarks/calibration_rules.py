@@ -35,21 +35,6 @@ sys.path.insert(0, str(ROOT))
 TYPES = ("qa", "knowledge", "alternative", "negative", "all")
 
 
-def dev_rows(store, run_id: str, judge) -> list[tuple[str, object]]:
-    """(query id, ``DevRow``) of every scored candidate of a dev run."""
-    from tailsynth.calibration import DevRow
-    from tailsynth.runner.calibrate import _DEV_ROWS_SQL
-
-    by_query: dict[str, list[tuple]] = defaultdict(list)
-    for row in store.fetch(_DEV_ROWS_SQL, [run_id]):
-        by_query[row[0]].append(row)
-    out = []
-    for qid, group in by_query.items():
-        truth = judge(qid, [r[1] for r in group])
-        out += [(qid, DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t))) for r, t in zip(group, truth)]
-    return out
-
-
 def tally(rows, keep) -> dict[str, list[int]]:
     """Type (and all) → [kept, kept true]."""
     out = {t: [0, 0] for t in TYPES}
@@ -99,6 +84,7 @@ def compare(rows: list[tuple[str, object]], settings: dict, splits: int, seed: i
 def train_rows(config, keys, data, work: Path, progress: bool) -> tuple[str, list]:
     """(run id, ``DevRow``s) of the program over the training queries with every filter open."""
     from tailsynth.runner import calibrate, pipeline
+    from tailsynth.runner.calibrate import dev_rows
     from tailsynth.runner.chain import chain_source
     from tailsynth.store import Store
 
@@ -165,6 +151,7 @@ def main() -> None:
 
     import tailsynth  # noqa: F401 - offline defaults
     from tailsynth.runner import calibrate, pipeline
+    from tailsynth.runner.calibrate import dev_rows
     from tailsynth.runner.chain import chain_source
     from tailsynth.runner.config import load_run_config
     from tailsynth.store import Store
@@ -172,13 +159,11 @@ def main() -> None:
     config = load_run_config(args.config)
     plan, data = pipeline.make_plan(config)
     keys = pipeline.stage_keys(config)
-    if not keys.calibration:
-        raise SystemExit(f"{args.config} has no [calibration] section: nothing to read")
-    path = calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run `tailsynth run --config {args.config}` first")
-    chosen = json.loads(path.read_text())
-    runs = {name: r["run_id"] for name, r in chosen.get("rewriters", {}).items()} or {"chain": chosen["run_id"]}
+    try:
+        chosen = calibrate.result_of(config, keys.calibration)
+    except ValueError as e:
+        raise SystemExit(f"{args.config}: {e}") from None
+    runs = chosen["dev_runs"]
     c = config.calibration
     settings = {"target_precision": c.target_precision, "per_type": c.per_type, "min_pairs": c.min_pairs,
                 "business_recalls": c.business_recalls, "general_recalls": c.general_recalls}

@@ -98,13 +98,11 @@ def main() -> None:
     config = load_run_config(args.config)
     plan, data = pipeline.make_plan(config)
     keys = pipeline.stage_keys(config)
-    if not keys.calibration:
-        raise SystemExit(f"{args.config} has no [calibration] section: nothing to read")
-    path = calibrate.calibration_dir(config, keys.calibration) / calibrate.RESULT
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run `tailsynth run --config {args.config}` first")
-    chosen = json.loads(path.read_text())
-    runs = {name: r["run_id"] for name, r in chosen.get("rewriters", {}).items()} or {"chain": chosen["run_id"]}
+    try:
+        chosen = calibrate.result_of(config, keys.calibration)
+    except ValueError as e:
+        raise SystemExit(f"{args.config}: {e}") from None
+    runs = chosen["dev_runs"]
     encoder = Encoder(config.models.encoder or None)
     business = BusinessRelevance.load(pipeline.business_dir(config, keys.business))
     judge = chain_source(config).require("judgements").judge

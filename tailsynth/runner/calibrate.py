@@ -81,7 +81,7 @@ def run(config: RunConfig, key: str, specs: dict, store, progress: bool = True,
     tried: dict[str, tuple[str, Calibration]] = {}
     for name in specs:
         run_id = run_ids[name]
-        rows = _dev_rows(store, run_id, judge)
+        rows = [row for _, row in dev_rows(store, run_id, judge)]
         tried[name] = run_id, calibrate(rows, c.target_precision, c.per_type, c.min_pairs, c.business_recalls,
                                         c.general_recalls, c.rule)
 
@@ -107,15 +107,29 @@ def _dev_run(store, spec, queries: list[dict], run_id: str, progress: bool, labe
     return run_id
 
 
-def _dev_rows(store, run_id: str, judge) -> list[DevRow]:
+def dev_rows(store, run_id: str, judge) -> list[tuple[str, DevRow]]:
+    """(query id, ``DevRow``) of every candidate of a dev run both models scored, labelled by ``judge``."""
     by_query: dict[str, list[tuple]] = {}
     for row in store.fetch(_DEV_ROWS_SQL, [run_id]):
         by_query.setdefault(row[0], []).append(row)
     rows = []
     for qid, group in by_query.items():
         truth = judge(qid, [r[1] for r in group])
-        rows += [DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t)) for r, t in zip(group, truth)]
+        rows += [(qid, DevRow(r[2], float(r[3]), float(r[4]), float(r[5]), bool(t))) for r, t in zip(group, truth)]
     return rows
+
+
+def result_of(config: RunConfig, key: str | None) -> dict:
+    """The ``calibration.json`` of a finished calibration stage, with ``dev_runs`` (rewriter → its
+    dev run id in the run's store); ``ValueError`` saying what to run when there is none."""
+    if not key:
+        raise ValueError(f"run {config.name!r} has no [calibration] section: no dev runs to read")
+    path = calibration_dir(config, key) / RESULT
+    if not path.exists():
+        raise ValueError(f"{path} is missing: run the calibration first (tailsynth run --config ...)")
+    data = json.loads(path.read_text())
+    data["dev_runs"] = {name: r["run_id"] for name, r in data.get("rewriters", {}).items()} or {"chain": data["run_id"]}
+    return data
 
 
 def load(config: RunConfig, key: str) -> tuple[str, Calibration]:

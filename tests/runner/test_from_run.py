@@ -127,7 +127,11 @@ def test_from_run_applies_the_other_runs_dev_calibration_with_its_own_business_t
     with pytest.raises(pipeline.RunError, match="calibration has not run yet"):
         pipeline.stage_keys(user)
 
+    teacher = load_run_config(teacher_toml)
+    with pytest.raises(ValueError, match="run the calibration first"):
+        calibrate.result_of(teacher, pipeline.stage_keys(teacher).calibration)
     chosen = _write_calibration(teacher_toml, "configured")
+    assert calibrate.result_of(teacher, pipeline.stage_keys(teacher).calibration)["dev_runs"] == {"chain": "teacher-cal"}
     keys = pipeline.stage_keys(user)
     syn = pipeline.run_synthesis_config(user, keys)
     assert syn.rewriter == load_run_config(teacher_toml).models.rewriter  # the teacher's configured (packaged) one, as its dev run chose
