@@ -396,8 +396,8 @@ class CalibrationConfig:
     """``floors``: the two models' thresholds at a recall (``business_recalls`` /
     ``general_recalls``), then a retrieval floor per type; ``combined``: per query type, the
     retrieval, business and general scores weighed together by a logistic regression on the dev
-    candidates, thresholded at the target (``tailsynth.calibration``). On the demo's training
-    queries the floors keep as many pairs or more at each precision (results/calibration_rules)."""
+    candidates, thresholded at the target (``tailsynth.calibration``). On the training queries the
+    floors do as well on the demo, the rule better on the paper run (results/calibration_rules*)."""
     per_type: bool = True
     """A rule or floor per query type (queries carry their type); else one for all."""
     min_pairs: int = 5
