@@ -208,11 +208,11 @@ def _combined(qtype, ann, bus, gen, rel, types, target: float, min_pairs: int) -
         fitted = fit_rule(ann[m], bus[m], gen[m], rel[m])
         margins = fitted.margin(ann[m], bus[m], gen[m])
         threshold, ok = choose_floor(margins, rel[m], target, min_pairs)
+        keep = np.zeros(len(qtype), bool)
         if not ok:
-            return None, KEEP_NONE, False, np.zeros(len(qtype), bool)
-        chosen = KeepRule(fitted.weights, fitted.bias, threshold)
-        keep = m & (chosen.margin(ann, bus, gen) >= threshold)
-        return chosen, float(ann[keep].min()), True, keep
+            return None, KEEP_NONE, False, keep
+        keep[m] = margins >= threshold
+        return KeepRule(fitted.weights, fitted.bias, threshold), float(ann[keep].min()), True, keep
 
     default, floor, ok_all, keep_all = one(np.ones(len(qtype), bool))
     rules, floors, reached = {}, {}, {ALL: ok_all}

@@ -262,5 +262,6 @@ class GeneralFilterStage:
         for (q, p), y in zip(scored, p_yes):
             row = {**p, "general_p_yes": float(y), "decided_by": "general"}
             rule = self.rule_for(q.qtype)
-            judged.append({**row, "kept": bool(y >= threshold) and (rule is None or rule.keeps(row))})
+            row["kept"] = bool(y >= threshold) and (rule is None or rule.keeps(row))
+            judged.append(row)
         return rest + judged + capped
