@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from tailsynth.keep_rule import KeepRule
-from tailsynth.thresholds import threshold_at_recall
+from tailsynth.thresholds import for_type, threshold_at_recall
 
 ALL = "all"
 RULES = ("combined", "floors")
@@ -84,11 +84,10 @@ class Calibration:
     def keeps(self, row: DevRow) -> bool:
         """Whether the program at this operating point keeps a candidate with these scores: its type's
         retrieval floor, both models' thresholds, then its type's keep rule (as the stages decide)."""
-        typed = bool(row.qtype)
-        floor = self.floor_by_type.get(row.qtype, self.floor) if typed else self.floor
+        floor = for_type(self.floor_by_type, self.floor, row.qtype)
         if row.ann_score < floor or row.business_score < self.business_threshold or row.general_p_yes < self.general_threshold:
             return False
-        rule = self.keep_rule_by_type.get(row.qtype, self.keep_rule) if typed else self.keep_rule
+        rule = for_type(self.keep_rule_by_type, self.keep_rule, row.qtype)
         return rule is None or bool(rule.margin(row.ann_score, row.business_score, row.general_p_yes) >= rule.threshold)
 
     def to_dict(self) -> dict:

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +19,7 @@ from tailsynth.config import LMConfig, SynthesisConfig
 from tailsynth.store import DEFAULT_STORE, Store
 
 console = Console()
+warn_console = Console(stderr=True)
 
 
 def _table(title: str, rows: list[dict]) -> Table:
@@ -614,13 +616,30 @@ def _user_error(exc: BaseException) -> bool:
     return isinstance(exc, known) or type(exc).__module__.split(".")[0] in ("tailsynth", "litellm", "openai", "dspy")
 
 
+def _guard_lines(python_show):
+    """``warnings.showwarning`` that prints a fired guard rail as one console line on stderr
+    (``warning: guard rail: ...``), not as a Python warning with the library's source line, and
+    hands any other warning to ``python_show``."""
+    from tailsynth.guards import GuardWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, GuardWarning):
+            warn_console.print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+        else:
+            python_show(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # sentence-transformers says "Converting SentenceTransformer model ... to CrossEncoder" on
     # every cross-encoder built from the packaged MiniLM: library noise, not the user's business.
     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():  # restores Python's own display when the command returns
+            warnings.showwarning = _guard_lines(warnings.showwarning)
+            return args.func(args)
     except Exception as exc:
         if os.environ.get("TAILSYNTH_DEBUG") or not _user_error(exc):
             raise  # TAILSYNTH_DEBUG=1 shows the traceback of any error

@@ -7,14 +7,26 @@
   is at least ``target_precision`` precise, i.e. the most recall that precision allows.
 - ``operating_points``: several of both, by name (``recall=0.95``, ``precision=0.9``), stored with
   a classifier so a user picks one by name instead of re-deriving a number.
+- ``for_type``: which of a per-query-type setting applies to a query (its type's, else the default).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
+
+
+def for_type(by_type: Mapping[str, T], default: T, qtype: str | None) -> T:
+    """The value of a per-type setting (a retrieval floor, a keep rule) for a query of ``qtype``: its
+    type's own, else ``default``; an untyped query (``None`` or "") always gets ``default``, so a
+    value set for some type never applies to a query no one typed."""
+    return by_type.get(qtype, default) if qtype else default
 
 
 @dataclass

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tailsynth.calibration import KEEP_NONE, DevRow, calibrate, choose_floor, recall_threshold
+from tailsynth.thresholds import for_type
 
 
 def test_recall_threshold_keeps_at_least_that_share_of_the_true_scores():
@@ -123,3 +124,11 @@ def test_a_combined_calibration_survives_its_json_and_refuses_a_malformed_rule()
         KeepRule((1.0, float("nan"), 0.0), 0.0, 0.0)
     with pytest.raises(ValueError, match="rule must be one of"):
         calibrate(_two_signal_rows(rng, 50, "qa"), rule="best")
+
+
+def test_a_per_type_setting_applies_to_its_type_and_never_to_an_untyped_query():
+    floors = {"negative": 0.4, "qa": 0.5}
+    assert for_type(floors, 0.6, "negative") == 0.4
+    assert for_type(floors, 0.6, "knowledge") == 0.6  # a type without its own value: the default
+    assert for_type(floors, 0.6, None) == 0.6 and for_type(floors, 0.6, "") == 0.6
+    assert for_type({}, None, "qa") is None

@@ -1,6 +1,9 @@
+import warnings
+
 import pytest
 
-from tailsynth.cli import build_parser, main
+from tailsynth.cli import _guard_lines, build_parser, main
+from tailsynth.guards import GuardWarning
 from tailsynth.store import Store
 from tailsynth.store.views import VIEWS
 
@@ -120,3 +123,15 @@ def test_synthesize_nearest_demos_option_sets_the_demo_selection():
     cfg = _synthesis_config(build_parser().parse_args(["synthesize", "--nearest-demos", "3"]))
     assert (cfg.rewrite_demo_selection, cfg.rewrite_demos) == ("nearest", 3)
     assert _synthesis_config(build_parser().parse_args(["synthesize"])).rewrite_demo_selection == "fixed"
+
+
+def test_a_fired_guard_rail_is_one_console_line_and_other_warnings_stay_pythons(store_path, capsys):
+    others = []
+    show = _guard_lines(lambda *args: others.append(args))
+    show(GuardWarning("guard rail: general filter kept 99.0% of 120"), GuardWarning, "/x/checks.py", 121)
+    assert capsys.readouterr().err == "warning: guard rail: general filter kept 99.0% of 120\n"
+    show(UserWarning("something else"), UserWarning, "/x/mod.py", 7)
+    assert [a[1:4] for a in others] == [(UserWarning, "/x/mod.py", 7)]
+    before = warnings.showwarning
+    assert main(["inspect", "runs", "--store", str(store_path)]) == 0
+    assert warnings.showwarning is before  # the command's display does not outlive it

@@ -9,7 +9,7 @@
 """
 
 from .audit import AuditRow, Precision, automatic_audit, export_audit_sample, import_audit_labels, precision_by_type
-from .checks import Finding, GuardConfig, GuardError, check_run, enforce
+from .checks import Finding, GuardConfig, GuardError, GuardWarning, check_run, enforce
 
-__all__ = ["GuardConfig", "Finding", "GuardError", "check_run", "enforce", "AuditRow", "Precision", "export_audit_sample",
+__all__ = ["GuardConfig", "Finding", "GuardError", "GuardWarning", "check_run", "enforce", "AuditRow", "Precision", "export_audit_sample",
            "import_audit_labels", "precision_by_type", "automatic_audit"]

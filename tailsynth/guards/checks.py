@@ -17,6 +17,12 @@ from dataclasses import asdict, dataclass
 from tailsynth.store import reads
 
 
+class GuardWarning(UserWarning):
+    """A fired guard rail under ``action = "warn"``: its own category, so a caller can filter it,
+    turn it into an error (``warnings.simplefilter("error", GuardWarning)``) or, as the CLI does,
+    print it as one console line instead of a warning with its source line."""
+
+
 @dataclass
 class GuardConfig:
     """Limits of the checks; a check with fewer than ``min_scored`` items is not judged."""
@@ -27,7 +33,7 @@ class GuardConfig:
     business_margin: float = 0.05  # "at the threshold": a passing score below threshold + margin
     business_near_max: float = 0.5  # at least this share of the passing scores are at the threshold
     min_scored: int = 20
-    action: str = "warn"  # "warn": warnings.warn each fired check; "stop": raise GuardError
+    action: str = "warn"  # "warn": a GuardWarning for each fired check; "stop": raise GuardError
 
     def __post_init__(self):
         if self.action not in ("warn", "stop"):
@@ -118,7 +124,7 @@ def enforce(findings: list[Finding], config: GuardConfig | None = None) -> list[
     if fired and config.action == "stop":
         raise GuardError(findings)
     for f in fired:
-        warnings.warn(f"guard rail: {f.message}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"guard rail: {f.message}", GuardWarning, stacklevel=2)
     return fired
 
 

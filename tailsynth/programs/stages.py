@@ -30,6 +30,7 @@ from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
 from tailsynth.programs.rewriter import Rewriter
 from tailsynth.retrieval.catalog_index import union_hits
+from tailsynth.thresholds import for_type
 
 Row = dict[str, Any]
 
@@ -152,7 +153,7 @@ class BusinessStage:
         self.synonyms = Synonyms(synonyms or [])
 
     def floor_for(self, qtype: str | None) -> float | None:
-        return self.floor_by_type.get(qtype, self.floor) if qtype is not None else self.floor
+        return for_type(self.floor_by_type, self.floor, qtype)
 
     def __call__(self, queries: list[Query], candidates: list[Row]) -> list[Row]:
         groups = by_query(candidates)
@@ -222,7 +223,7 @@ class GeneralFilterStage:
         self.keep_rule_by_type = {t: KeepRule.from_dict(r) for t, r in (keep_rule_by_type or {}).items()}
 
     def rule_for(self, qtype: str | None) -> KeepRule | None:
-        return self.keep_rule_by_type.get(qtype, self.keep_rule) if qtype is not None else self.keep_rule
+        return for_type(self.keep_rule_by_type, self.keep_rule, qtype)
 
     def _texts(self, queries: list[Query], rewrites: list[Row] | None):
         """(query, pair) → the text the filter reads next to the product."""

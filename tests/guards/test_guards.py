@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tailsynth.guards import (GuardConfig, GuardError, automatic_audit, check_run, enforce, export_audit_sample,
+from tailsynth.guards import (GuardConfig, GuardError, GuardWarning, automatic_audit, check_run, enforce, export_audit_sample,
                               import_audit_labels, precision_by_type)
 from tailsynth.guards.audit import proportion_interval, wilson_interval
 from tailsynth.guards.checks import findings_markdown
@@ -50,7 +50,7 @@ def test_guards_fire_on_a_run_whose_filters_keep_everything(keeps_everything):
     assert by["rewrite_filter_keeps_all"].value == 1.0 and by["rewrite_filter_keeps_all"].n == 7
     with pytest.raises(GuardError, match="general filter kept 100.0% of 5"):
         enforce(findings, GuardConfig(min_scored=3, action="stop"))
-    with pytest.warns(RuntimeWarning) as caught:
+    with pytest.warns(GuardWarning) as caught:
         assert len(enforce(findings, SMALL)) == 2
     assert sorted(str(w.message).split(":")[1].strip() for w in caught) == ["general_filter_keeps_all",
                                                                             "rewrite_filter_keeps_all"]
