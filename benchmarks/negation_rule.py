@@ -5,8 +5,9 @@ the products a good rewrite retrieves, and where the retriever's mistakes on a n
 live) are split into relevant and wrong, and the rule's decision is counted for each: the share of
 wrong ones it rejects (what it removes from the pairs), and the share of relevant ones (what it
 costs). Per query type, for the dev and train splits (the test split stays unread: nothing is
-chosen on it). Twice: with the default synonym groups (``SynthesisConfig.negation_synonyms``)
-and without any. Writes JSON and markdown next to each other.
+chosen on it). Three times: with the default synonym groups (``SynthesisConfig.negation_synonyms``)
+and the catalog's implications (``programs.implications``: what the synthesis program does by
+default), with the synonyms only, and with neither. Writes JSON and markdown next to each other.
 
     python benchmarks/negation_rule.py --splits dev train
 """
@@ -18,14 +19,16 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
+from tailsynth.programs.implications import Implications
 from tailsynth.programs.negation import excluded_terms, violates, with_synonyms
 from tailsynth.world import load_world
 
 QTYPES = ("qa", "knowledge", "alternative", "negative")
 
 
-def measure(world, split: str, synonyms) -> dict[str, dict[str, float]]:
+def measure(world, split: str, synonyms, implications: Implications | None = None) -> dict[str, dict[str, float]]:
     texts = world.product_texts()
     ids = world.products.column("product_id").to_pylist()
     by_type: dict[str, list[int]] = defaultdict(list)
@@ -36,13 +39,15 @@ def measure(world, split: str, synonyms) -> dict[str, dict[str, float]]:
         c: Counter = Counter()
         for q in world.query_rows(split, qtype=qtype):
             terms, relevant = with_synonyms(excluded_terms(q["text"]), synonyms), world.relevant_ids(q["query_id"])
+            implied = implications.implied(terms) if implications else frozenset()
             c["queries"] += 1
             c["queries_with_terms"] += bool(terms)
             for ptype in world.spec(q["query_id"]).types:
                 for i in by_type[ptype]:
                     kind = "relevant" if ids[i] in relevant else "wrong"
                     c[kind] += 1
-                    c[f"{kind}_rejected"] += bool(terms) and violates(terms, texts[i])
+                    c[f"{kind}_rejected"] += bool(terms) and (violates(terms, texts[i]) or
+                                                              (bool(implied) and implications.carries(ids[i], implied)))
         out[qtype] = {**c, "wrong_rejected_share": c["wrong_rejected"] / max(1, c["wrong"]),
                       "relevant_rejected_share": c["relevant_rejected"] / max(1, c["relevant"])}
     return out
@@ -52,8 +57,10 @@ def markdown(results: dict, command: str) -> str:
     lines = ["# The negation rule against the demo world's truth", "", f"Command: `{command}`", "",
              "Products of each query's own product type; the rule rejects a product whose text states what the "
              "query rules out (`tailsynth.programs.negation`), with the default synonym groups "
-             f"(`SynthesisConfig.negation_synonyms`: {SynthesisConfig().negation_synonyms}) and without.", "",
-             "| synonyms | split | query type | queries | with an excluded term | wrong rejected | relevant rejected |",
+             f"(`SynthesisConfig.negation_synonyms`: {SynthesisConfig().negation_synonyms}) and the attribute phrases "
+             "the excluded phrase implies in the catalog (`tailsynth.programs.implications`, the default), with the "
+             "synonyms only, and with neither.", "",
+             "| rule | split | query type | queries | with an excluded term | wrong rejected | relevant rejected |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
     for (synonyms, split), per_type in ((tuple(k.split("/")), v) for k, v in results.items()):
         for qtype, m in per_type.items():
@@ -69,8 +76,10 @@ def main() -> None:
     ap.add_argument("--out", default="results/negation_rule")
     args = ap.parse_args()
     world = load_world(seed=0, n_products=20000)
-    groups = {"default": SynthesisConfig().negation_synonyms, "none": []}
-    results = {f"{name}/{split}": measure(world, split, synonyms) for name, synonyms in groups.items()
+    catalog = Catalog(world.products.column("product_id").to_pylist(), world.product_texts(), world.product_attributes())
+    synonyms = SynthesisConfig().negation_synonyms
+    rules = {"synonyms + implications": (synonyms, Implications(catalog)), "synonyms": (synonyms, None), "none": ([], None)}
+    results = {f"{name}/{split}": measure(world, split, *rule) for name, rule in rules.items()
                for split in args.splits}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,11 @@ class SynthesisConfig:
     """Groups of phrases that state the same property: a query ruling out one rules out each
     ("not cordless" → a "battery-powered" product is rejected too). Phrases are compared as the
     rule normalizes them (lower case, "battery-powered" = "battery powered"); add your catalog's."""
+    negation_implications: bool = True
+    """With ``negation_filter``, also reject a product whose attribute phrases carry what an excluded
+    phrase implies in this catalog ("not plant-based" → attribute "natural", because nearly every
+    product stating "plant based" carries it; ``programs.implications``). Needs a catalog with
+    attribute texts (``[data.catalog] attributes_col``); without them it changes nothing."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40

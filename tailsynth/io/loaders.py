@@ -283,6 +283,11 @@ def _attributes_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def product_text(title: str, attributes: str | None = None, description: str | None = None) -> str:
+    """What the models read of a product: ``title. attributes. description``, empty parts skipped."""
+    return ". ".join(p.rstrip(". ") for p in (title, attributes, description) if p and p.strip())
+
+
 # ------------------------------------------------------------------------------------ loaders
 def load_catalog(
     path: str | Path,
@@ -295,20 +300,19 @@ def load_catalog(
     path = Path(path)
     records = list(read_records(path))
     _check_header(path, records, [id_col, title_col] + [c for c in (description_col, attributes_col) if c])
-    ids, texts, first_row = [], [], {}
+    ids, texts, attributes, first_row = [], [], [], {}
     for row, record in records:
         pid = _field(path, row, record, id_col, check=check_id)
         if pid in first_row:
             raise DataFileError(path, f"duplicate id {pid!r} (first on row {first_row[pid]})", row=row, column=id_col)
         first_row[pid] = row
-        parts = [_field(path, row, record, title_col, check=check_title)]
-        if attributes_col:
-            parts.append(_attributes_text(record.get(attributes_col)))
-        if description_col:
-            parts.append(_optional_text(path, row, record, description_col))
+        title = _field(path, row, record, title_col, check=check_title)
+        attrs = _attributes_text(record.get(attributes_col)) if attributes_col else None
+        description = _optional_text(path, row, record, description_col) if description_col else None
         ids.append(pid)
-        texts.append(". ".join(p.rstrip(". ") for p in parts if p and p.strip()))
-    return Catalog(ids, texts)
+        attributes.append(attrs or "")
+        texts.append(product_text(title, attrs, description))
+    return Catalog(ids, texts, attributes if attributes_col else None)
 
 
 def load_queries(

@@ -14,11 +14,14 @@ X when X (or X + "s") occurs in its text as whole words and is not itself negate
 Words are compared after lower-casing, with every run of other characters read as one space,
 so "oil-based" and "oil based" are one phrase. Synonyms are caught only as the caller lists
 them (``synonyms``: groups of phrases stating one property, ``SynthesisConfig.negation_synonyms``,
-"not cordless" → "battery-powered"); any other paraphrase stays the models' job.
+"not cordless" → "battery-powered"), or as the catalog's attributes imply them
+(``programs.implications``: "not plant-based" → the products whose attributes say "natural");
+any other paraphrase stays the models' job.
 
-On the demo world's negative queries the rule rejects 77 % of the wrong products of the query's
-own product type and no relevant one with the default synonyms (dev: 18,473 of 24,130 wrong, 0
-of 31,438 relevant; 70 % without them; ``benchmarks/negation_rule.py``).
+On the demo world's negative queries the words and the default synonyms reject 77 % of the wrong
+products of the query's own product type and no relevant one (dev: 18,473 of 24,130 wrong, 0 of
+31,438 relevant; 70 % without the synonyms), 92 % with the catalog's implications too
+(``benchmarks/negation_rule.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["Synonyms", "excluded_terms", "states", "violates", "with_synonyms"]
+__all__ = ["Synonyms", "excluded_terms", "normalize", "states", "states_normalized", "violates", "with_synonyms"]
 
 _WORD = r"[^\s,.;:!?()]+"
 _PATTERNS = tuple(re.compile(p) for p in (
@@ -73,10 +76,10 @@ def excluded_terms(query: str) -> tuple[str, ...]:
 
 def states(product_text: str, term: str) -> bool:
     """Whether the product's text states ``term`` (a normalized phrase), not negated there."""
-    return _states(normalize(product_text), term)
+    return states_normalized(normalize(product_text), term)
 
 
-def _states(text: str, term: str) -> bool:
+def states_normalized(text: str, term: str) -> bool:
     """``states`` over an already ``normalize``d text."""
     for form in (term, term + "s"):
         needle, start = f" {form} ", 0
@@ -118,4 +121,4 @@ def violates(terms: tuple[str, ...], product_text: str) -> bool:
     """Whether the product states any of a query's ``excluded_terms`` (``with_synonyms`` first to
     catch the listed synonyms)."""
     text = normalize(product_text)
-    return any(_states(text, t) for t in terms)
+    return any(states_normalized(text, t) for t in terms)

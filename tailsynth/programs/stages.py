@@ -25,6 +25,7 @@ from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.keep_rule import KeepRule
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
+from tailsynth.programs.implications import Implications
 from tailsynth.programs.negation import Synonyms, excluded_terms, violates
 from tailsynth.programs.queries import Query
 from tailsynth.programs.rewrite_filter import RewriteFilter
@@ -136,7 +137,8 @@ class BusinessStage:
 
     Before that, the cheap filters. With ``negation``, a candidate whose text states what the
     query rules out ("not nylon" → a nylon product) is rejected unscored (``decided_by =
-    "negation"``, ``programs.negation``). Then a candidate whose retrieval score (``ann_score``, the similarity
+    "negation"``, ``programs.negation``), and with ``implications`` so is one whose attributes
+    carry what the excluded phrase implies in this catalog (``programs.implications``). Then a candidate whose retrieval score (``ann_score``, the similarity
     of the product to the rewrite that ranked it best) is below its query type's floor is rejected
     unscored (``decided_by = "retrieval"``, ``business_score`` NULL). A close match to a rewrite
     written in product language is the strongest relevance signal the program has when the
@@ -146,11 +148,21 @@ class BusinessStage:
 
     def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
                  floor_by_type: dict[str, float] | None = None, negation: bool = False,
-                 synonyms: list[list[str]] | None = None):
+                 synonyms: list[list[str]] | None = None, implications: bool = False):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
         self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
         self.synonyms = Synonyms(synonyms or [])
+        self.implications = Implications(catalog) if negation and implications else None
+
+    def rules_out(self, query: Query, candidates: list[Row]) -> list[bool]:
+        """Per candidate, whether the negation filter rejects it for this query."""
+        terms = self.synonyms.expand(excluded_terms(query.text)) if self.negation else ()
+        if not terms:
+            return [False] * len(candidates)
+        implied = self.implications.implied(terms) if self.implications else frozenset()
+        return [violates(terms, self.catalog.text(c["product_id"])) or
+                (bool(implied) and self.implications.carries(c["product_id"], implied)) for c in candidates]
 
     def floor_for(self, qtype: str | None) -> float | None:
         return for_type(self.floor_by_type, self.floor, qtype)
@@ -160,11 +172,9 @@ class BusinessStage:
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
-            terms = self.synonyms.expand(excluded_terms(q.text)) if self.negation else ()
-            if terms:
-                out = [violates(terms, self.catalog.text(c["product_id"])) for c in cands]
-                rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]
-                cands = [c for c, o in zip(cands, out) if not o]
+            out = self.rules_out(q, cands)
+            rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]
+            cands = [c for c, o in zip(cands, out) if not o]
             floor = self.floor_for(q.qtype)
             low = [c for c in cands if floor is not None and c["ann_score"] < floor]
             cands = [c for c in cands if floor is None or c["ann_score"] >= floor]
@@ -190,7 +200,7 @@ def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
         return RetrievalStage(model, c.top_k)
     if name == "business":
         return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
-                             c.negation_filter, c.negation_synonyms)
+                             c.negation_filter, c.negation_synonyms, c.negation_implications)
     if name == "general":
         return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query, c.keep_rule,
                                   c.keep_rule_by_type)

@@ -28,6 +28,7 @@ from tailsynth.io.loaders import (
     check_query,
     check_text,
     check_title,
+    product_text,
     read_records,
 )
 from tailsynth.runner.config import RunConfig
@@ -159,7 +160,7 @@ def _repeated(f: _File, first_row: dict, key, row: int, what: str, column: str |
 def _catalog(spec, problems: list[Problem]) -> tuple[Catalog | None, set[str]]:
     f = _File(spec.path, "catalog", problems)
     cols = [spec.id_col, spec.title_col] + [c for c in (spec.description_col, spec.attributes_col) if c]
-    ids, texts, first, mentioned = [], [], {}, set()
+    ids, texts, attributes, first, mentioned = [], [], [], {}, set()
     for row, rec in f.records(cols):
         raw = rec.get(spec.id_col)
         mentioned.add(str(raw).strip() if raw is not None else "")
@@ -168,15 +169,15 @@ def _catalog(spec, problems: list[Problem]) -> tuple[Catalog | None, set[str]]:
             continue
         if _repeated(f, first, pid, row, f"product id {pid!r}", spec.id_col):
             continue
-        parts = [title]
-        if spec.attributes_col:
-            parts.append(_attributes_text(rec.get(spec.attributes_col)))
-        if spec.description_col:
-            parts.append(f.optional(row, rec, spec.description_col))
+        attrs = _attributes_text(rec.get(spec.attributes_col)) if spec.attributes_col else None
+        description = f.optional(row, rec, spec.description_col) if spec.description_col else None
         ids.append(pid)
-        texts.append(". ".join(p.rstrip(". ") for p in parts if p and p.strip()))
+        attributes.append(attrs or "")
+        texts.append(product_text(title, attrs, description))
     f.close()
-    return (Catalog(ids, texts) if ids else None), mentioned  # valid rows only
+    if not ids:
+        return None, mentioned
+    return Catalog(ids, texts, attributes if spec.attributes_col else None), mentioned  # valid rows only
 
 
 def _product(f: _File, row: int, rec: dict, column: str, known: set[str] | None) -> str | None:

@@ -38,7 +38,8 @@ class WorldSource(Source):
 
     @cached_property
     def _catalog(self) -> Catalog:
-        return Catalog(self.world.products.column("product_id").to_pylist(), self.world.product_texts())
+        w = self.world
+        return Catalog(w.products.column("product_id").to_pylist(), w.product_texts(), w.product_attributes())
 
     def catalog(self) -> Catalog:
         return self._catalog

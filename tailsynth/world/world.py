@@ -46,8 +46,11 @@ class World:
     def product_texts(self) -> list[str]:
         """What retrieval/relevance models see per product: title + ". " + short attribute string."""
         titles = self.products.column("title").to_pylist()
-        attrs = self.products.column("attributes").to_pylist()
-        return [f"{t}. {attribute_string(json.loads(a))}".rstrip(". ") for t, a in zip(titles, attrs)]
+        return [f"{t}. {a}".rstrip(". ") for t, a in zip(titles, self.product_attributes())]
+
+    def product_attributes(self) -> list[str]:
+        """Each product's short attribute string ("stainless steel, 2 in., framing"), as in its text."""
+        return [attribute_string(json.loads(a)) for a in self.products.column("attributes").to_pylist()]
 
     def query_rows(self, split: str = "test", qtype: str | None = None, limit: int | None = None) -> list[dict]:
         """Queries of a split in table order; ``limit`` applies per query type when ``qtype`` is None."""

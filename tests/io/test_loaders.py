@@ -31,7 +31,8 @@ def test_catalog_in_every_format(tmp_path, ext):
     catalog = load_catalog(path, description_col="desc", attributes_col="attrs")
     assert catalog.ids == ["a1", "a2"]
     assert catalog.texts == ["Cordless drill. voltage 18V, cordless. 18V with battery", "Garden hose"]
-    assert load_catalog(path).texts == ["Cordless drill", "Garden hose"]
+    assert catalog.attributes == ["voltage 18V, cordless", ""]  # on their own too, for the negation filter
+    assert load_catalog(path).texts == ["Cordless drill", "Garden hose"] and load_catalog(path).attributes is None
 
 
 @pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])

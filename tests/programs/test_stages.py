@@ -223,3 +223,18 @@ def test_a_run_with_keep_rules_matches_forward_and_stores_each_pairs_retrieval_s
     assert in_memory == untyped  # forward's query is untyped, the "knowledge" one has no rule of its own: same rule
     with pytest.raises(ValueError, match="keep_rule_by_type"):
         SynthesisConfig(keep_rule_by_type={"qa": {"weights": [1.0], "bias": 0.0}})
+
+
+def test_the_negation_rule_rejects_what_an_excluded_phrase_implies_in_the_catalog():
+    from tailsynth.programs.stages import make_stage
+
+    from .test_implications import CATALOG as WEED_KILLERS
+
+    q = Query("n", "weed killer that is not plant based", "negative")
+    cands = [{"query_id": "n", "product_id": p, "rewrite_rank": 1, "ann_rank": i, "ann_score": 0.9}
+             for i, p in enumerate(("w6", "c1", "w1"), 1)]  # "Organic ... natural", chemical, "Plant-based ..."
+    stage = make_stage("business", OverlapBusiness(), SynthesisConfig(business_threshold=0.0), WEED_KILLERS)
+    assert {r["product_id"]: r["decided_by"] for r in stage([q], cands)} == {"w6": "negation", "c1": None, "w1": "negation"}
+    words_only = make_stage("business", OverlapBusiness(),
+                            SynthesisConfig(business_threshold=0.0, negation_implications=False), WEED_KILLERS)
+    assert {r["product_id"]: r["decided_by"] for r in words_only([q], cands)} == {"w6": None, "c1": None, "w1": "negation"}

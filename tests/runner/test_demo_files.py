@@ -15,6 +15,8 @@ def test_catalog_files_read_back_as_the_world_product_texts(small_world, tmp_pat
     # titles ending in "." read back with one dot where the world's text has two
     plain = [(world[pid], text) for pid, text in zip(catalog.ids, catalog.texts) if not titles[pid].endswith(".")]
     assert len(plain) > 190 and all(w == t for w, t in plain)
+    world_attrs = dict(zip(small_world.products.column("product_id").to_pylist(), small_world.product_attributes()))
+    assert [world_attrs[pid] for pid in catalog.ids] == catalog.attributes  # the same attribute texts as the world's
     # what the JSON said is still there for SQL
     import csv
 

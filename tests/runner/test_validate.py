@@ -111,3 +111,18 @@ def test_example_configs_parse_with_paths_next_to_them(name):
     config = load_run_config(path)
     assert config.demo is not None and Path(config.data.catalog.path).is_absolute()
     assert Path(config.output.store).parent.parent == (path.parent.parent / ".cache" / "tailsynth").resolve()
+
+
+def test_a_catalog_with_an_attributes_column_keeps_them_beside_the_texts(tmp_path):
+    from tailsynth.runner.validate import check_data
+
+    catalog = _write(tmp_path / "cat.csv", 'id,title,attrs\np1,cordless drill,"18V, cordless"\np2,toilet flapper,\n'
+                                           "p3,LED bulb,dimmable\n")
+    config = _config(tmp_path, catalog=catalog)
+    config.data.catalog.attributes_col = "attrs"
+    data, problems = check_data(config)
+    assert not problems
+    assert data.catalog.texts == ["cordless drill. 18V, cordless", "toilet flapper", "LED bulb. dimmable"]
+    assert data.catalog.attributes == ["18V, cordless", "", "dimmable"]
+    config.data.catalog.attributes_col = None
+    assert check_data(config)[0].catalog.attributes is None  # titles only: the filter reads the words alone
