@@ -153,16 +153,9 @@ def main() -> None:
     from tailsynth.runner import calibrate, pipeline
     from tailsynth.runner.calibrate import dev_rows
     from tailsynth.runner.chain import chain_source
-    from tailsynth.runner.config import load_run_config
     from tailsynth.store import Store
 
-    config = load_run_config(args.config)
-    plan, data = pipeline.make_plan(config)
-    keys = pipeline.stage_keys(config)
-    try:
-        chosen = calibrate.result_of(config, keys.calibration)
-    except ValueError as e:
-        raise SystemExit(f"{args.config}: {e}") from None
+    config, data, keys, chosen = calibrate.finished(args.config)
     runs = chosen["dev_runs"]
     c = config.calibration
     settings = {"target_precision": c.target_precision, "per_type": c.per_type, "min_pairs": c.min_pairs,

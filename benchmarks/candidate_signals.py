@@ -92,16 +92,9 @@ def main() -> None:
     from tailsynth.retrieval.encoder import Encoder
     from tailsynth.runner import calibrate, pipeline
     from tailsynth.runner.chain import chain_source
-    from tailsynth.runner.config import load_run_config
     from tailsynth.store import Store
 
-    config = load_run_config(args.config)
-    plan, data = pipeline.make_plan(config)
-    keys = pipeline.stage_keys(config)
-    try:
-        chosen = calibrate.result_of(config, keys.calibration)
-    except ValueError as e:
-        raise SystemExit(f"{args.config}: {e}") from None
+    config, data, keys, chosen = calibrate.finished(args.config)
     runs = chosen["dev_runs"]
     encoder = Encoder(config.models.encoder or None)
     business = BusinessRelevance.load(pipeline.business_dir(config, keys.business))

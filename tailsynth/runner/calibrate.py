@@ -132,6 +132,22 @@ def result_of(config: RunConfig, key: str | None) -> dict:
     return data
 
 
+def finished(config_path: str | Path):
+    """``(config, data, keys, result_of(...))`` of the run at ``config_path`` whose calibration has
+    run: what the benchmarks that read its dev runs start from. ``SystemExit`` saying what to run
+    when it has not."""
+    from tailsynth.runner import pipeline
+    from tailsynth.runner.config import load_run_config
+
+    config = load_run_config(config_path)
+    _, data = pipeline.make_plan(config)
+    keys = pipeline.stage_keys(config)
+    try:
+        return config, data, keys, result_of(config, keys.calibration)
+    except ValueError as e:
+        raise SystemExit(f"{config_path}: {e}") from None
+
+
 def load(config: RunConfig, key: str) -> tuple[str, Calibration]:
     """(the rewriter chosen, the operating point) of a finished calibration stage."""
     data = json.loads((calibration_dir(config, key) / RESULT).read_text())

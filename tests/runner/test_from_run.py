@@ -188,3 +188,13 @@ def test_the_other_runs_config_is_parsed_once_per_version_of_its_file(tmp_path):
     assert load_from_run(path).name.startswith("edited-")  # an edited file is read again
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_from_run(tmp_path / "missing.toml")
+
+
+def test_the_benchmarks_open_a_finished_calibration_or_are_told_to_run_it(tmp_path):
+    toml = _toml(tmp_path, "teacher", CALIBRATED_TEACHER.format(dir=tmp_path / "teacher" / "data"))
+    with pytest.raises(SystemExit, match="run the calibration first"):
+        calibrate.finished(toml)  # writes the demo files: the keys below are the data's
+    _write_calibration(toml, "configured")
+    config, data, keys, result = calibrate.finished(toml)
+    assert keys == pipeline.stage_keys(load_run_config(toml)) and result["dev_runs"] == {"chain": "teacher-cal"}
+    assert config.name == "teacher" and len(data.catalog) > 0 and data.train_queries
