@@ -21,33 +21,33 @@ from pathlib import Path
 
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
-from tailsynth.programs.implications import Implications
-from tailsynth.programs.negation import excluded_terms, violates, with_synonyms
+from tailsynth.programs.negation import excluded_terms
+from tailsynth.programs.queries import Query
+from tailsynth.programs.stages import BusinessStage
 from tailsynth.world import load_world
 
 QTYPES = ("qa", "knowledge", "alternative", "negative")
 
 
-def measure(world, split: str, synonyms, implications: Implications | None = None) -> dict[str, dict[str, float]]:
-    texts = world.product_texts()
+def measure(world, split: str, stage: BusinessStage) -> dict[str, dict[str, float]]:
+    """Per query type, what ``stage``'s negation filter (``BusinessStage.rules_out``, the synthesis
+    program's own rule) rejects among the products of each query's own type."""
     ids = world.products.column("product_id").to_pylist()
-    by_type: dict[str, list[int]] = defaultdict(list)
-    for i, ptype in enumerate(world.products.column("product_type").to_pylist()):
-        by_type[ptype].append(i)
+    by_type: dict[str, list[dict]] = defaultdict(list)
+    for pid, ptype in zip(ids, world.products.column("product_type").to_pylist()):
+        by_type[ptype].append({"product_id": pid})
     out = {}
     for qtype in QTYPES:
         c: Counter = Counter()
         for q in world.query_rows(split, qtype=qtype):
-            terms, relevant = with_synonyms(excluded_terms(q["text"]), synonyms), world.relevant_ids(q["query_id"])
-            implied = implications.implied(terms) if implications else frozenset()
+            query, relevant = Query(q["query_id"], q["text"], qtype), world.relevant_ids(q["query_id"])
             c["queries"] += 1
-            c["queries_with_terms"] += bool(terms)
+            c["queries_with_terms"] += bool(stage.synonyms.expand(excluded_terms(q["text"])))
             for ptype in world.spec(q["query_id"]).types:
-                for i in by_type[ptype]:
-                    kind = "relevant" if ids[i] in relevant else "wrong"
+                for cand, rejected in zip(by_type[ptype], stage.rules_out(query, by_type[ptype])):
+                    kind = "relevant" if cand["product_id"] in relevant else "wrong"
                     c[kind] += 1
-                    c[f"{kind}_rejected"] += bool(terms) and (violates(terms, texts[i]) or
-                                                              (bool(implied) and implications.carries(ids[i], implied)))
+                    c[f"{kind}_rejected"] += rejected
         out[qtype] = {**c, "wrong_rejected_share": c["wrong_rejected"] / max(1, c["wrong"]),
                       "relevant_rejected_share": c["relevant_rejected"] / max(1, c["relevant"])}
     return out
@@ -78,9 +78,10 @@ def main() -> None:
     world = load_world(seed=0, n_products=20000)
     catalog = Catalog(world.products.column("product_id").to_pylist(), world.product_texts(), world.product_attributes())
     synonyms = SynthesisConfig().negation_synonyms
-    rules = {"synonyms + implications": (synonyms, Implications(catalog)), "synonyms": (synonyms, None), "none": ([], None)}
-    results = {f"{name}/{split}": measure(world, split, *rule) for name, rule in rules.items()
-               for split in args.splits}
+    rules = {name: BusinessStage(None, catalog, 0.0, negation=True, synonyms=groups, implications=implied)
+             for name, groups, implied in (("synonyms + implications", synonyms, True), ("synonyms", synonyms, False),
+                                           ("none", [], False))}
+    results = {f"{name}/{split}": measure(world, split, stage) for name, stage in rules.items() for split in args.splits}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(results, indent=2) + "\n")
