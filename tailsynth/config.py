@@ -91,6 +91,11 @@ class SynthesisConfig:
     phrase implies in this catalog ("not plant-based" → attribute "natural", because nearly every
     product stating "plant based" carries it; ``programs.implications``). Needs a catalog with
     attribute texts (``[data.catalog] attributes_col``); without them it changes nothing."""
+    alternative_filter: bool = True
+    """For a query of type "alternative" that names a catalog brand, reject before any model scores
+    them the brand's own products and those priced at or above the median of its products among the
+    query's candidates (``programs.alternatives``, ``decided_by = "alternative"``). Needs
+    ``[data.catalog] brand_col`` (and ``price_col`` for the price); without them it changes nothing."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40

@@ -236,6 +236,26 @@ def check_grade(value: Any, lo: float | None = None, hi: float | None = None, in
     return number
 
 
+def check_brand(value: Any) -> str:
+    """A product's brand, or "" for a blank value (unknown brand); at most ``MAX_TITLE_CHARS``."""
+    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+        return ""
+    return " ".join(check_text(value, MAX_TITLE_CHARS, "brand").split())
+
+
+def check_price(value: Any) -> float:
+    """A product's price: a finite number >= 0 ("$12.99" and "1,299.00" read as numbers), or NaN
+    for a blank value (unknown price)."""
+    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+        return math.nan
+    if isinstance(value, str):
+        value = value.strip().lstrip("$€£").replace(",", "")
+    number = check_grade(value, what="price")
+    if number < 0:
+        raise FieldProblem(f"price {number:g} is negative")
+    return number
+
+
 def _field(path: Path, row: int, record: dict, column: str, *, required_text: bool = True, check=check_text) -> Any:
     if column not in record:
         raise DataFileError(path, f"missing column {column!r}; columns are {sorted(record)}", row=row, column=column)
@@ -295,12 +315,16 @@ def load_catalog(
     title_col: str = "title",
     description_col: str | None = None,
     attributes_col: str | None = None,
+    brand_col: str | None = None,
+    price_col: str | None = None,
 ) -> Catalog:
-    """Products as a ``Catalog``; each text is ``title. attributes. description`` (empty parts skipped)."""
+    """Products as a ``Catalog``; each text is ``title. attributes. description`` (empty parts skipped).
+    ``brand_col`` and ``price_col`` fill ``Catalog.brands`` and ``Catalog.prices`` (not the text)."""
     path = Path(path)
     records = list(read_records(path))
-    _check_header(path, records, [id_col, title_col] + [c for c in (description_col, attributes_col) if c])
-    ids, texts, attributes, first_row = [], [], [], {}
+    optional = (description_col, attributes_col, brand_col, price_col)
+    _check_header(path, records, [id_col, title_col] + [c for c in optional if c])
+    ids, texts, attributes, brands, prices, first_row = [], [], [], [], [], {}
     for row, record in records:
         pid = _field(path, row, record, id_col, check=check_id)
         if pid in first_row:
@@ -309,10 +333,15 @@ def load_catalog(
         title = _field(path, row, record, title_col, check=check_title)
         attrs = _attributes_text(record.get(attributes_col)) if attributes_col else None
         description = _optional_text(path, row, record, description_col) if description_col else None
+        if brand_col:
+            brands.append(_field(path, row, record, brand_col, check=check_brand))
+        if price_col:
+            prices.append(_field(path, row, record, price_col, check=check_price))
         ids.append(pid)
         attributes.append(attrs or "")
         texts.append(product_text(title, attrs, description))
-    return Catalog(ids, texts, attributes if attributes_col else None)
+    return Catalog(ids, texts, attributes if attributes_col else None, brands if brand_col else None,
+                   prices if price_col else None)
 
 
 def load_queries(

@@ -24,6 +24,7 @@ from typing import Any
 from tailsynth.catalog import Catalog
 from tailsynth.config import SynthesisConfig
 from tailsynth.keep_rule import KeepRule
+from tailsynth.programs.alternatives import Alternatives
 from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.implications import Implications
 from tailsynth.programs.negation import Synonyms, excluded_terms, violates
@@ -138,7 +139,10 @@ class BusinessStage:
     Before that, the cheap filters. With ``negation``, a candidate whose text states what the
     query rules out ("not nylon" → a nylon product) is rejected unscored (``decided_by =
     "negation"``, ``programs.negation``), and with ``implications`` so is one whose attributes
-    carry what the excluded phrase implies in this catalog (``programs.implications``). Then a candidate whose retrieval score (``ann_score``, the similarity
+    carry what the excluded phrase implies in this catalog (``programs.implications``). With
+    ``alternatives``, an alternative query's candidates of the brand it names, or dearer than that
+    brand's, are rejected unscored (``decided_by = "alternative"``, ``programs.alternatives``).
+    Then a candidate whose retrieval score (``ann_score``, the similarity
     of the product to the rewrite that ranked it best) is below its query type's floor is rejected
     unscored (``decided_by = "retrieval"``, ``business_score`` NULL). A close match to a rewrite
     written in product language is the strongest relevance signal the program has when the
@@ -148,12 +152,19 @@ class BusinessStage:
 
     def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
                  floor_by_type: dict[str, float] | None = None, negation: bool = False,
-                 synonyms: list[list[str]] | None = None, implications: bool = False):
+                 synonyms: list[list[str]] | None = None, implications: bool = False, alternatives: bool = False):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
         self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
         self.synonyms = Synonyms(synonyms or [])
         self.implications = Implications(catalog) if negation and implications else None
+        self.alternatives = Alternatives(catalog) if alternatives and catalog.brands is not None else None
+
+    def no_alternative(self, query: Query, candidates: list[Row]) -> list[bool]:
+        """Per candidate, whether the alternative filter rejects it for this query."""
+        if self.alternatives is None or query.qtype != "alternative":
+            return [False] * len(candidates)
+        return self.alternatives.rules_out(query.text, [c["product_id"] for c in candidates])
 
     def rules_out(self, query: Query, candidates: list[Row]) -> list[bool]:
         """Per candidate, whether the negation filter rejects it for this query."""
@@ -172,6 +183,9 @@ class BusinessStage:
         rows = []
         for q in queries:
             cands = sorted(groups.get(q.query_id, []), key=lambda c: (c["ann_rank"], c["product_id"]))
+            alt = self.no_alternative(q, cands)
+            rows += [pair_row(q.query_id, c, None, "alternative") for c, o in zip(cands, alt) if o]
+            cands = [c for c, o in zip(cands, alt) if not o]
             out = self.rules_out(q, cands)
             rows += [pair_row(q.query_id, c, None, "negation") for c, o in zip(cands, out) if o]
             cands = [c for c, o in zip(cands, out) if not o]
@@ -200,7 +214,7 @@ def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
         return RetrievalStage(model, c.top_k)
     if name == "business":
         return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
-                             c.negation_filter, c.negation_synonyms, c.negation_implications)
+                             c.negation_filter, c.negation_synonyms, c.negation_implications, c.alternative_filter)
     if name == "general":
         return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query, c.keep_rule,
                                   c.keep_rule_by_type)

@@ -32,6 +32,8 @@ class CatalogFile:
     title_col: str = "title"
     description_col: str | None = None
     attributes_col: str | None = None
+    brand_col: str | None = None  # with price_col: the alternative filter (SynthesisConfig.alternative_filter)
+    price_col: str | None = None
 
 
 @dataclass

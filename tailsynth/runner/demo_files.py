@@ -7,7 +7,8 @@ The catalog's ``attributes`` column holds the attribute text the world shows its
 so a product's text read back from the files is the text a demo-world chain was trained on. With
 the JSON there ("material stainless, size 2 in, use framing", "co_combo") every model the chain
 trained on the world judged text it had never seen: 84 of 2,000 products read the same.
-The JSON stays in ``attributes_json`` for SQL."""
+The JSON stays in ``attributes_json`` for SQL. ``brand`` and ``price`` are the columns most
+catalogs carry; the alternative filter reads them (``programs.alternatives``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def write_demo_files(
 ) -> dict[str, Path]:
     """Write the slice; returns file role → path. Skipped when the same slice is already there."""
     out = Path(out_dir)
-    params = {"format": 2, "seed": world.seed if hasattr(world, "seed") else None, "world_products": world.products.num_rows,
+    params = {"format": 3, "seed": world.seed if hasattr(world, "seed") else None, "world_products": world.products.num_rows,
               "products": products, "train": train_queries_per_type, "test": test_queries_per_type,
               "baseline_pairs": baseline_pairs, "business_labels": business_labels}
     files = {"catalog": out / "catalog.csv", "baseline_pairs": out / "baseline_pairs.parquet",
@@ -64,11 +65,12 @@ def write_demo_files(
     keep = {r["product_id"] for r in rows}
 
     with files["catalog"].open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, ["product_id", "title", "description", "attributes", "attributes_json"])
+        w = csv.DictWriter(f, ["product_id", "title", "description", "attributes", "brand", "price", "attributes_json"])
         w.writeheader()
         for r in rows:
             w.writerow({"product_id": r["product_id"], "title": r["title"], "description": r["description"],
-                        "attributes": attribute_string(json.loads(r["attributes"])), "attributes_json": r["attributes"]})
+                        "attributes": attribute_string(json.loads(r["attributes"])), "brand": r["brand"],
+                        "price": f"{r['price']:.2f}", "attributes_json": r["attributes"]})
 
     # Head logs repeat (query, product) per click; a user's file aggregates them: one row, a count.
     clicks: dict[tuple[str, str], int] = {}

@@ -22,8 +22,10 @@ from tailsynth.io.loaders import (
     DataFileError,
     FieldProblem,
     _attributes_text,
+    check_brand,
     check_grade,
     check_id,
+    check_price,
     check_qtype,
     check_query,
     check_text,
@@ -159,8 +161,9 @@ def _repeated(f: _File, first_row: dict, key, row: int, what: str, column: str |
 
 def _catalog(spec, problems: list[Problem]) -> tuple[Catalog | None, set[str]]:
     f = _File(spec.path, "catalog", problems)
-    cols = [spec.id_col, spec.title_col] + [c for c in (spec.description_col, spec.attributes_col) if c]
-    ids, texts, attributes, first, mentioned = [], [], [], {}, set()
+    optional = (spec.description_col, spec.attributes_col, spec.brand_col, spec.price_col)
+    cols = [spec.id_col, spec.title_col] + [c for c in optional if c]
+    ids, texts, attributes, brands, prices, first, mentioned = [], [], [], [], [], {}, set()
     for row, rec in f.records(cols):
         raw = rec.get(spec.id_col)
         mentioned.add(str(raw).strip() if raw is not None else "")
@@ -169,15 +172,22 @@ def _catalog(spec, problems: list[Problem]) -> tuple[Catalog | None, set[str]]:
             continue
         if _repeated(f, first, pid, row, f"product id {pid!r}", spec.id_col):
             continue
+        brand = f.value(row, rec, spec.brand_col, check_brand) if spec.brand_col else ""
+        price = f.value(row, rec, spec.price_col, check_price) if spec.price_col else 0.0
+        if brand is None or price is None:
+            continue
         attrs = _attributes_text(rec.get(spec.attributes_col)) if spec.attributes_col else None
         description = f.optional(row, rec, spec.description_col) if spec.description_col else None
         ids.append(pid)
         attributes.append(attrs or "")
+        brands.append(brand)
+        prices.append(price)
         texts.append(product_text(title, attrs, description))
     f.close()
     if not ids:
         return None, mentioned
-    return Catalog(ids, texts, attributes if spec.attributes_col else None), mentioned  # valid rows only
+    return Catalog(ids, texts, attributes if spec.attributes_col else None, brands if spec.brand_col else None,
+                   prices if spec.price_col else None), mentioned  # valid rows only
 
 
 def _product(f: _File, row: int, rec: dict, column: str, known: set[str] | None) -> str | None:

@@ -39,7 +39,8 @@ class WorldSource(Source):
     @cached_property
     def _catalog(self) -> Catalog:
         w = self.world
-        return Catalog(w.products.column("product_id").to_pylist(), w.product_texts(), w.product_attributes())
+        return Catalog(w.products.column("product_id").to_pylist(), w.product_texts(), w.product_attributes(),
+                       w.products.column("brand").to_pylist(), w.products.column("price").to_pylist())
 
     def catalog(self) -> Catalog:
         return self._catalog

@@ -73,12 +73,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 (and ``Store.copy_runs`` copies every table named here).
 
 ``pairs.decided_by`` names the stage that decided a candidate: 'negation' (its text states what the
-query rules out, never scored; business_score NULL), 'retrieval' (its ann_score under the
+query rules out, never scored; business_score NULL), 'alternative' (the brand an alternative query
+names, or dearer than it; never scored), 'retrieval' (its ann_score under the
 query type's floor, never scored; business_score NULL), 'business' (business_score below
 the threshold), 'cap' (passed it but over max_general_per_query, never scored by the general
 filter), 'general' (scored by the general filter; ``kept`` says whether it passed). NULL only
 between the business and general stages of an unfinished run. Hard negatives are
-``NOT kept AND decided_by IN ('negation', 'business', 'general')``. ``pairs.ann_score`` is the candidate's
+``NOT kept AND decided_by IN ('negation', 'alternative', 'business', 'general')``. ``pairs.ann_score`` is the candidate's
 retrieval score (as in ``candidates``), there for the keep rule (``tailsynth.keep_rule``) and for SQL."""
 
 ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"pairs": ("decided_by", "ann_score")}

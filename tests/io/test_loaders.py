@@ -117,3 +117,21 @@ def test_other_malformed_files(tmp_path):
     empty.write_text("")
     with pytest.raises(DataFileError, match="empty"):
         load_catalog(empty)
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+def test_brand_and_price_columns_fill_the_catalog_beside_the_texts(tmp_path, ext):
+    rows = [{"id": "a1", "title": "Dysonic vacuum", "brand": " Dysonic ", "price": "$1,299.50"},
+            {"id": "a2", "title": "Stick vacuum", "brand": "", "price": ""}]
+    catalog = load_catalog(_write(tmp_path / f"catalog.{ext}", rows), brand_col="brand", price_col="price")
+    assert catalog.texts == ["Dysonic vacuum", "Stick vacuum"]  # no model reads them
+    assert catalog.brands == ["Dysonic", ""] and catalog.prices[0] == 1299.5 and catalog.prices[1] != catalog.prices[1]
+
+
+@pytest.mark.parametrize("price, message", [("cheap", "price 'cheap' is not a number"), ("-3", "price -3 is negative")])
+def test_a_price_that_is_no_price_names_its_row_and_column(tmp_path, price, message):
+    path = _write(tmp_path / "catalog.csv", [{"id": "a1", "title": "Vacuum", "price": "10"},
+                                            {"id": "a2", "title": "Mop", "price": price}])
+    with pytest.raises(DataFileError, match=message) as err:
+        load_catalog(path, price_col="price")
+    assert "row 2: column 'price'" in str(err.value)

@@ -126,3 +126,19 @@ def test_a_catalog_with_an_attributes_column_keeps_them_beside_the_texts(tmp_pat
     assert data.catalog.attributes == ["18V, cordless", "", "dimmable"]
     config.data.catalog.attributes_col = None
     assert check_data(config)[0].catalog.attributes is None  # titles only: the filter reads the words alone
+
+
+def test_brand_and_price_columns_are_checked_and_kept_beside_the_texts(tmp_path):
+    from tailsynth.runner.validate import check_data
+
+    catalog = _write(tmp_path / "cat.csv", "id,title,brand,price\np1,cordless drill,Boltix,99.00\np2,toilet flapper,,\n"
+                                           "p3,LED bulb,Lumo,4.5\n")
+    config = _config(tmp_path, catalog=catalog)
+    config.data.catalog.brand_col, config.data.catalog.price_col = "brand", "price"
+    data, problems = check_data(config)
+    assert not problems
+    assert data.catalog.brands == ["Boltix", "", "Lumo"] and data.catalog.prices[::2] == [99.0, 4.5]
+    _write(tmp_path / "cat.csv", "id,title,brand,price\np1,cordless drill,Boltix,ninety\np2,toilet flapper,,\n"
+                                 "p3,LED bulb,Lumo,4.5\n")
+    _, problems = check_data(config)
+    assert [(p.row, p.column) for p in problems if "price" in p.message] == [(1, "price")]
