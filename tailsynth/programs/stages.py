@@ -9,7 +9,8 @@ Stages hold models but no store, so where a batch comes from and where its rows 
 caller's business.
 
 Decisions on candidates are recorded in ``pairs.decided_by``: ``"negation"`` (its text states what
-the query rules out, ``programs.negation``: never scored), ``"retrieval"`` (its retrieval score
+the query rules out, ``programs.negation``: never scored), ``"alternative"`` (the brand an
+alternative query names, or dearer than it, ``programs.alternatives``: never scored), ``"retrieval"`` (its retrieval score
 is below the query type's floor, ``SynthesisConfig.min_retrieval_score``: never scored),
 ``"business"`` (rejected by the business relevance model), ``"cap"`` (passed it but ranked past ``max_general_per_query``, never
 scored by the general filter) or ``"general"`` (scored by it; ``kept`` says whether it passed).
@@ -39,8 +40,8 @@ Row = dict[str, Any]
 STAGES = ("rewrite", "filter", "retrieve", "business", "general")
 """Stage names, in order; also the progress markers of the DuckDB store."""
 
-DECIDED_BY = ("negation", "retrieval", "business", "cap", "general")
-UNSCORED = ("negation", "retrieval")
+DECIDED_BY = ("negation", "alternative", "retrieval", "business", "cap", "general")
+UNSCORED = ("negation", "alternative", "retrieval")
 """Decisions made before the business model: those candidates carry no scores."""
 
 

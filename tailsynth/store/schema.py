@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS pairs (
     ann_score DOUBLE,
     PRIMARY KEY (run_id, query_id, product_id)
 );
--- 'negation' | 'retrieval' | 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
+-- 'negation' | 'alternative' | 'retrieval' | 'business' | 'cap' | 'general': the stage that decided the candidate (NULL: not yet, or a store
 -- written before the column existed).
 ALTER TABLE pairs ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
 -- The candidate's retrieval score (candidates.ann_score), which a keep rule weighs with the two models' scores.

@@ -4,8 +4,11 @@ import math
 
 from tailsynth.catalog import Catalog
 from tailsynth.programs.alternatives import Alternatives
+from tailsynth.programs.general_relevance import GeneralRelevanceFilter
 from tailsynth.programs.queries import Query
-from tailsynth.programs.stages import BusinessStage
+from tailsynth.programs.stages import BusinessStage, GeneralFilterStage
+
+from .fakes import OverlapScorer
 
 # Three Dysonic vacuums (median 400), three others; "LG" is too short to be matched as a brand.
 ROWS = [
@@ -68,6 +71,11 @@ def test_the_business_stage_rejects_them_unscored_for_alternative_queries_only()
     rows = {r["product_id"]: r for r in stage([alternative], _candidates(IDS))}
     assert {p for p, r in rows.items() if r["decided_by"] == "alternative"} == {"d1", "d2", "d3", "p1"}
     assert all(rows[p]["business_score"] is None for p in ("d1", "p1")) and rows["b1"]["business_score"] == 0.9
+    general = GeneralFilterStage(GeneralRelevanceFilter(OverlapScorer(), threshold=0.0), CATALOG,
+                                 business_threshold=0.5, max_per_query=10)
+    judged = {r["product_id"]: r for r in general([alternative], list(rows.values()))}
+    assert judged["d1"]["decided_by"] == "alternative" and judged["d1"]["general_p_yes"] is None  # never scored
+    assert judged["b1"]["decided_by"] == "general" and not judged["d1"]["kept"]
     qa = Query("q", "is the Dysonic vacuum good for pet hair?", "qa")  # asks for the brand: kept for scoring
     assert not any(r["decided_by"] == "alternative" for r in stage([qa], _candidates(IDS)))
     off = BusinessStage(_Scores(), CATALOG, threshold=0.5, alternatives=False)
