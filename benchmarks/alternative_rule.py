@@ -5,7 +5,8 @@ spec's types: what a good rewrite retrieves) are split into relevant and wrong, 
 why the world says so: the brand the query names, another premium brand, a mid-range or budget
 product dearer than the named brand's median, or an attribute the query asks for that the product
 lacks. The synthesis program's own rule (``BusinessStage.no_alternative``) is run on them, and its
-decision is counted for each kind: what it removes from the pairs and what it costs. Twice: over
+decision is counted for each kind: what it removes from the pairs and what it costs. With the
+price class (``SynthesisConfig.alternative_price_class``, the default 0.75) and without it. Over
 every product of the type (the price to beat is then the named brand's median over the catalog,
 the world's own definition) and over a random fifth of them (as in a top-k candidate list, where
 the median is estimated from the named brand's few candidates). Dev and train splits (the test split
@@ -22,6 +23,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from tailsynth.config import SynthesisConfig
 from tailsynth.programs.queries import Query
 from tailsynth.programs.stages import BusinessStage
 from tailsynth.sources import load_source
@@ -67,12 +69,15 @@ def markdown(results: dict, command: str) -> str:
              "Alternative queries; the products of each query's own product type, by the world's reason for its "
              "judgement; the filter (`tailsynth.programs.alternatives`, the synthesis program's `BusinessStage`) "
              "rejects the brand the query names and products priced at or above the median of that brand's products "
-             "among the candidates. `all` reads every product of the type, `a fifth` a random fifth of them.", "",
-             "| candidates | split | queries | " + " | ".join(KINDS) + " |", "| --- | --- | ---: | " + " | ".join(["---:"] * len(KINDS)) + " |"]
+             "among the candidates, and with a price class the products of every brand whose median price among the "
+             "candidates is at least that share of the named brand's. `all` reads every product of the type, "
+             "`a fifth` a random fifth of them.", "",
+             "| price class | candidates | split | queries | " + " | ".join(KINDS) + " |",
+             "| --- | --- | --- | ---: | " + " | ".join(["---:"] * len(KINDS)) + " |"]
     for key, m in results.items():
-        cands, split = key.split("/")
+        price_class, cands, split = key.split("/")
         cells = [f"{m[k]['rejected']:,} of {m[k]['products']:,} ({m[k]['rejected_share']:.1%})" for k in KINDS]
-        lines.append(f"| {cands} | {split} | {m['queries']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {price_class} | {cands} | {split} | {m['queries']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -82,8 +87,9 @@ def main() -> None:
     ap.add_argument("--out", default="results/alternative_rule")
     args = ap.parse_args()
     source = load_source("world")
-    stage = BusinessStage(None, source.catalog(), 0.0, alternatives=True)
-    results = {f"{name}/{split}": measure(source.world, split, stage, share)
+    classes = (SynthesisConfig().alternative_price_class, None)
+    stages = {pc: BusinessStage(None, source.catalog(), 0.0, alternatives=True, price_class=pc) for pc in classes}
+    results = {f"{pc}/{name}/{split}": measure(source.world, split, stages[pc], share) for pc in classes
                for name, share in (("all", 1.0), ("a fifth", 0.2)) for split in args.splits}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,10 @@ class SynthesisConfig:
     them the brand's own products and those priced at or above the median of its products among the
     query's candidates (``programs.alternatives``, ``decided_by = "alternative"``). Needs
     ``[data.catalog] brand_col`` (and ``price_col`` for the price); without them it changes nothing."""
+    alternative_price_class: float | None = 0.75
+    """With ``alternative_filter``, also reject the products of a brand whose median price among the
+    query's candidates is at least this share of the named brand's: a brand in its price class is no
+    cheaper alternative (None: each product by its own price only)."""
     business_model: str | None = None
     business_threshold: float = 0.5
     max_general_per_query: int = 40
@@ -124,6 +128,9 @@ class SynthesisConfig:
         for name in ("rewrite_drop_threshold", "business_threshold", "general_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        pc = self.alternative_price_class
+        if pc is not None and (isinstance(pc, bool) or not isinstance(pc, (int, float)) or not 0 < pc <= 1):
+            raise ValueError(f"alternative_price_class must be a number in (0, 1] or None, got {pc!r}")
         groups = self.negation_synonyms
         if not isinstance(groups, (list, tuple)) or not all(
                 isinstance(g, (list, tuple)) and g and all(isinstance(t, str) and t.strip() for t in g) for g in groups):

@@ -153,13 +153,14 @@ class BusinessStage:
 
     def __init__(self, business, catalog: Catalog, threshold: float, floor: float | None = None,
                  floor_by_type: dict[str, float] | None = None, negation: bool = False,
-                 synonyms: list[list[str]] | None = None, implications: bool = False, alternatives: bool = False):
+                 synonyms: list[list[str]] | None = None, implications: bool = False, alternatives: bool = False,
+                 price_class: float | None = None):
         # business: anything with score(query, texts) -> array, e.g. retrieval.business_relevance.BusinessRelevance
         self.business, self.catalog, self.threshold = business, catalog, threshold
         self.floor, self.floor_by_type, self.negation = floor, dict(floor_by_type or {}), negation
         self.synonyms = Synonyms(synonyms or [])
         self.implications = Implications(catalog) if negation and implications else None
-        self.alternatives = Alternatives(catalog) if alternatives and catalog.brands is not None else None
+        self.alternatives = Alternatives(catalog, price_class) if alternatives and catalog.brands is not None else None
 
     def no_alternative(self, query: Query, candidates: list[Row]) -> list[bool]:
         """Per candidate, whether the alternative filter rejects it for this query."""
@@ -215,7 +216,8 @@ def make_stage(name: str, model, config: SynthesisConfig, catalog: Catalog):
         return RetrievalStage(model, c.top_k)
     if name == "business":
         return BusinessStage(model, catalog, c.business_threshold, c.min_retrieval_score, c.min_retrieval_score_by_type,
-                             c.negation_filter, c.negation_synonyms, c.negation_implications, c.alternative_filter)
+                             c.negation_filter, c.negation_synonyms, c.negation_implications, c.alternative_filter,
+                             c.alternative_price_class)
     if name == "general":
         return GeneralFilterStage(model, catalog, c.business_threshold, c.max_general_per_query, c.keep_rule,
                                   c.keep_rule_by_type)
