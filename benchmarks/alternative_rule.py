@@ -31,7 +31,7 @@ from tailsynth.sources import load_source
 KINDS = ("relevant", "named brand", "other premium brand", "dearer mid/budget", "missing attribute")
 
 
-def kind(product: dict, relevant: bool, spec, ceiling: float | None) -> str:
+def kind(product: dict, relevant: bool, spec) -> str:
     """Why the world judges ``product`` as it does for an alternative query (first reason wins)."""
     if relevant:
         return "relevant"
@@ -57,7 +57,7 @@ def measure(world, split: str, stage: BusinessStage, share: float, seed: int = 0
         products = [p for t in spec.types for p in by_type[t] if share >= 1 or rng.random() < share]
         out = stage.no_alternative(Query(q["query_id"], q["text"], "alternative"), products)
         for p, rejected in zip(products, out):
-            k = kind(p, p["product_id"] in relevant, spec, None)
+            k = kind(p, p["product_id"] in relevant, spec)
             c[k] += 1
             c[f"{k} rejected"] += rejected
     return {"queries": len(queries), **{k: {"products": c[k], "rejected": c[f"{k} rejected"],

@@ -167,6 +167,11 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _is_blank(value: Any) -> bool:
+    """None, NaN or whitespace: what an optional column leaves empty."""
+    return value is None or _is_nan(value) or (isinstance(value, str) and not value.strip())
+
+
 def check_text(value: Any, max_chars: int | None = None, what: str = "value") -> str:
     """A text value, stripped, or ``FieldProblem``: empty/None/NaN, a list or object, a boolean,
     a NUL byte, a JSON list written as text, longer than ``max_chars``."""
@@ -209,7 +214,7 @@ def check_query(value: Any) -> str:
 
 def check_qtype(value: Any) -> str | None:
     """One of ``QTYPES``, or None for a blank value (the type is classified later)."""
-    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+    if _is_blank(value):
         return None
     text = check_text(value)
     if text not in QTYPES:
@@ -238,7 +243,7 @@ def check_grade(value: Any, lo: float | None = None, hi: float | None = None, in
 
 def check_brand(value: Any) -> str:
     """A product's brand, or "" for a blank value (unknown brand); at most ``MAX_TITLE_CHARS``."""
-    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+    if _is_blank(value):
         return ""
     return " ".join(check_text(value, MAX_TITLE_CHARS, "brand").split())
 
@@ -246,7 +251,7 @@ def check_brand(value: Any) -> str:
 def check_price(value: Any) -> float:
     """A product's price: a finite number >= 0 ("$12.99" and "1,299.00" read as numbers), or NaN
     for a blank value (unknown price)."""
-    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+    if _is_blank(value):
         return math.nan
     if isinstance(value, str):
         value = value.strip().lstrip("$€£").replace(",", "")
@@ -281,7 +286,7 @@ def _check_header(path: Path, records: list[tuple[int, dict]], columns: list[str
 def _optional_text(path: Path, row: int, record: dict, column: str) -> str:
     """An optional column (description): blank is fine, a NUL byte or a list is not."""
     value = record.get(column)
-    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
+    if _is_blank(value):
         return ""
     try:
         return " ".join(check_text(value, what=column).split())

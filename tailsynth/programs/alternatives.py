@@ -49,7 +49,7 @@ class Alternatives:
         if price_class is not None and not 0 < price_class <= 1:
             raise ValueError(f"price_class must be in (0, 1] or None, got {price_class}")
         self.catalog, self.price_class = catalog, price_class
-        self._brands: dict[str, str] = {}  # normalized brand → itself
+        self._brands: set[str] = set()  # the normalized brands
         self._of: list[str] = []  # each product's normalized brand ("" unknown)
         for brand in catalog.brands or ():
             key = normalize(brand).strip() if brand else ""
@@ -57,7 +57,7 @@ class Alternatives:
                 key = ""
             self._of.append(key)
             if key:
-                self._brands[key] = key
+                self._brands.add(key)
 
     @property
     def enabled(self) -> bool:
@@ -70,7 +70,7 @@ class Alternatives:
             return frozenset()
         words = normalize(query[:2000]).split()
         found = {" ".join(words[i:i + n]) for n in range(1, _MAX_BRAND_WORDS + 1) for i in range(len(words) - n + 1)}
-        return frozenset(found & self._brands.keys())
+        return frozenset(found & self._brands)
 
     def brand(self, product_id: str) -> str:
         return self._of[self.catalog.position(product_id)] if self._of else ""
@@ -96,7 +96,8 @@ class Alternatives:
 
     def rules_out(self, query: str, product_ids: list[str]) -> list[bool]:
         """Per product, whether it is no alternative to what ``query`` names: the named brand's own,
-        or priced at or above the ceiling. All False when the query names no catalog brand."""
+        priced at or above the ceiling, or of a brand in its price class. All False when the query
+        names no catalog brand."""
         named = self.named(query)
         if not named:
             return [False] * len(product_ids)
